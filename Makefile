@@ -1,0 +1,105 @@
+# nodeoracle - build, test, coverage, sanitizers, benchmark.
+#
+#   make demo       install missing Debian packages, build, run `nodeoracle demo`
+#   make test       install missing Debian packages, build, run the Criterion suite
+#   make coverage   line coverage of problem/ ref/ fast/ oracle/ (gcovr)
+#   make sanitize   the suite under ASan + UBSan
+#   make valgrind   the suite under valgrind memcheck
+#   make bench      median timings of forward+gradient (a benchmark, not a test)
+#   make fuzz       build the libFuzzer harnesses (clang)
+#
+# NO_TEST_ITERS multiplies the random-problem counts of the property tests
+# (Arb-style): CI runs the default 1, a nightly run may set 20.
+
+CC       ?= gcc
+BUILD    ?= build
+OPT      ?= -O2
+# -ffp-contract=off: no FMA contraction, so doubles (generator, fast/) give the
+# same bits on every platform; -std=c11 for ISO C.
+CFLAGS   ?= $(OPT) -g
+CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -ffp-contract=off \
+            -Iproblem -Iref -Ifast -Ioracle
+LDLIBS   += -lmpfr -lgmp -lm
+TESTLIBS  = -lcriterion
+
+PROBLEM_SRC = $(wildcard problem/*.c)
+REF_SRC     = $(wildcard ref/*.c)
+FAST_SRC    = $(wildcard fast/*.c)
+ORACLE_SRC  = $(filter-out oracle/main.c,$(wildcard oracle/*.c))
+LIB_SRC     = $(PROBLEM_SRC) $(REF_SRC) $(FAST_SRC) $(ORACLE_SRC)
+TEST_SRC    = $(wildcard tests/*.c)
+
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
+HEADERS  = $(wildcard problem/*.h ref/*.h fast/*.h oracle/*.h tests/*.h)
+
+BIN  = $(BUILD)/nodeoracle
+TBIN = $(BUILD)/test_nodeoracle
+BBIN = $(BUILD)/bench_nodeoracle
+
+.PHONY: all deps demo test coverage sanitize valgrind bench fuzz clean
+
+all: $(BIN) $(TBIN)
+
+# Debian packages the build and tests need; installed only when missing.
+DEPS = libmpfr-dev libgmp-dev libcriterion-dev gcovr pkg-config python3-numpy
+deps:
+	@missing=""; for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(BUILD)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libnodeoracle.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/oracle/main.o $(BUILD)/libnodeoracle.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(TBIN): $(TEST_OBJ) $(BUILD)/libnodeoracle.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(TESTLIBS) $(LDLIBS)
+
+$(BBIN): $(BUILD)/bench/bench.o $(BUILD)/libnodeoracle.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+
+demo: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	./$(BIN) demo
+
+# Criterion runs tests in parallel processes; -j2 matches the 2-core machines.
+test: deps
+	@$(MAKE) --no-print-directory $(TBIN) $(BIN)
+	./$(TBIN) -j2
+
+coverage: deps
+	@$(MAKE) --no-print-directory BUILD=build-cov OPT=-O0 CFLAGS="-O0 -g --coverage" \
+	  LDFLAGS=--coverage build-cov/test_nodeoracle build-cov/nodeoracle
+	@find build-cov -name '*.gcda' -delete
+	./build-cov/test_nodeoracle -j2 >/dev/null
+	gcovr -r . --object-directory build-cov --filter problem/ --filter ref/ --filter fast/ \
+	  --filter oracle/ --print-summary | tail -n 25
+
+sanitize: deps
+	@$(MAKE) --no-print-directory BUILD=build-san \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  LDFLAGS="-fsanitize=address,undefined" build-san/test_nodeoracle build-san/nodeoracle
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build-san/test_nodeoracle -j2
+
+valgrind: deps
+	@$(MAKE) --no-print-directory $(TBIN)
+	valgrind --error-exitcode=1 --leak-check=full --trace-children=yes -q ./$(TBIN) -j1
+
+bench: deps
+	@$(MAKE) --no-print-directory OPT=-O3 $(BBIN)
+	./$(BBIN)
+
+fuzz:
+	@$(MAKE) --no-print-directory -C fuzz
+
+clean:
+	rm -rf build build-cov build-san fuzz/build

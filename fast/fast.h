@@ -1,0 +1,37 @@
+/* fast.h - double-precision implementation of the nodeoracle contract (SPEC.md 1-3).
+ *
+ * Independent of ref/: it shares only the problem description (problem/), the
+ * scheme tableaux (problem/tableau.h) and the output layout (problem/arrays.h).
+ * Batched over data points: states are N x D row-major matrices and each field
+ * evaluation is a few matrix products (fast/fast_linalg.h), written so that a
+ * later change can hand them to BLAS.  All memory is allocated once per
+ * workspace; nothing is allocated inside the layer or substep loops.
+ */
+#ifndef NO_FAST_H
+#define NO_FAST_H
+
+#include <stddef.h>
+
+#include "arrays.h"
+#include "problem.h"
+
+typedef struct fast_ws fast_ws;
+
+/* Workspace for repeated runs of problems with the same spec. */
+fast_ws *fast_ws_alloc(const no_spec *spec);
+void fast_ws_free(fast_ws *ws);
+
+/* Forward pass, adjoint of the spec's kind (discrete or continuous), gradients
+ * and metric gradients.  out must have been made by no_outputs_init(out, &p->spec).
+ * Returns 0, or -1 with err filled (spec mismatch with the workspace). */
+int fast_run_ws(fast_ws *ws, const no_problem *p, no_arrays *out, char *err, size_t len);
+
+/* Convenience: allocate out (no_outputs_init) and a workspace, run, free the workspace. */
+int fast_run(const no_problem *p, no_arrays *out, char *err, size_t len);
+
+/* Transport the N x D states Z through the flow of all layers, forward
+ * (layer 0 to L-1, step +h/m) or, if reverse != 0, backward (layer L-1 to 0,
+ * step -h/m) with the spec's scheme and substeps.  Used by the reversibility test. */
+int fast_flow(const no_problem *p, double *Z, int reverse, char *err, size_t len);
+
+#endif

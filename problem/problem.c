@@ -1,0 +1,235 @@
+/* problem.c - spec defaults, validation, names and parameter tables (SPEC.md 1-2). */
+#include "problem.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void no_spec_default(no_spec *s)
+{
+    memset(s, 0, sizeof *s);
+    s->N = 8;
+    s->d_in = 2;
+    s->d_out = 2;
+    s->D = 4;
+    s->L = 8;
+    s->m = 1;
+    s->family = NO_FAMILY_LINEAR;
+    s->kernel = NO_KERNEL_GAUSSIAN;
+    s->ell = 1.0;
+    s->nu = 2.5;
+    s->activation = NO_ACT_TANH;
+    s->scheme = NO_SCHEME_EULER;
+    s->scaling = NO_SCALING_ODE;
+    s->adjoint = NO_ADJOINT_DISCRETE;
+    s->seed = 1;
+    s->param_scale = 1.0;
+}
+
+int no_mul_size(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a)
+        return -1;
+    *out = a * b;
+    return 0;
+}
+
+static int fail(char *err, size_t len, const char *fmt, ...)
+{
+    if (err && len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, len, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* Element count of a product of up to four sizes, or 0 on overflow/absurdity. */
+static size_t count4(size_t a, size_t b, size_t c, size_t d)
+{
+    size_t t;
+    if (no_mul_size(a, b, &t) || no_mul_size(t, c, &t) || no_mul_size(t, d, &t))
+        return 0;
+    return t > NO_MAX_ELEMENTS ? 0 : t;
+}
+
+int no_spec_validate(const no_spec *s, unsigned req, char *err, size_t len)
+{
+    const struct {
+        const char *name;
+        size_t v;
+    } dims[] = {{"N", s->N}, {"d_in", s->d_in}, {"d_out", s->d_out}, {"D", s->D}, {"L", s->L}};
+    for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
+        if (dims[i].v == 0)
+            return fail(err, len, "%s must be at least 1", dims[i].name);
+        if (dims[i].v > NO_MAX_DIM)
+            return fail(err, len, "%s = %zu exceeds the limit %zu", dims[i].name, dims[i].v,
+                        NO_MAX_DIM);
+    }
+    if (s->m == 0)
+        return fail(err, len, "substeps m must be at least 1");
+    if (s->m > NO_MAX_SUBSTEPS)
+        return fail(err, len, "substeps m = %zu exceeds the limit %zu", s->m, NO_MAX_SUBSTEPS);
+    if (s->D < s->d_in)
+        return fail(err, len, "D = %zu must be >= d_in = %zu (the lifting A embeds the data)",
+                    s->D, s->d_in);
+    if ((unsigned)s->family > NO_FAMILY_MLP)
+        return fail(err, len, "unknown family");
+    if ((unsigned)s->scheme > NO_SCHEME_RK4)
+        return fail(err, len, "unknown scheme");
+    if ((unsigned)s->scaling > NO_SCALING_SQRT)
+        return fail(err, len, "unknown scaling");
+    if ((unsigned)s->adjoint > NO_ADJOINT_CONTINUOUS)
+        return fail(err, len, "unknown adjoint kind");
+    if (s->scaling == NO_SCALING_SQRT && s->scheme != NO_SCHEME_EULER)
+        return fail(err, len, "scaling sqrt is only defined for the euler scheme (SPEC 1)");
+    if (!isfinite(s->param_scale) || s->param_scale < 0 || s->param_scale > 1e6)
+        return fail(err, len, "param_scale must be finite, >= 0 and <= 1e6");
+
+    if (s->family == NO_FAMILY_RFF) {
+        if (s->q == 0)
+            return fail(err, len, "family rff needs q >= 1 features");
+        if (s->q > NO_MAX_DIM)
+            return fail(err, len, "q = %zu exceeds the limit %zu", s->q, NO_MAX_DIM);
+        if ((unsigned)s->kernel > NO_KERNEL_MATERN)
+            return fail(err, len, "unknown kernel");
+        if (s->kernel == NO_KERNEL_GAUSSIAN && !(isfinite(s->ell) && s->ell > 0 && s->ell <= 1e6))
+            return fail(err, len, "gaussian bandwidth ell must be finite and in (0, 1e6]");
+        if (s->kernel == NO_KERNEL_MATERN) {
+            if (!(isfinite(s->nu) && s->nu > 0 && s->nu <= 1e6))
+                return fail(err, len, "matern nu must be finite and in (0, 1e6]");
+            if ((req & NO_REQ_KAPPA) && !(s->nu > 2))
+                return fail(err, len,
+                            "matern nu = %g: the kappa bound needs nu > 2 (finite 4th moment)",
+                            s->nu);
+        }
+    } else if (s->q != 0) {
+        return fail(err, len, "q is only meaningful for family rff (got q = %zu)", s->q);
+    }
+    if (s->family == NO_FAMILY_MLP) {
+        if (s->M == 0)
+            return fail(err, len, "family mlp needs M >= 1 neurons");
+        if (s->M > NO_MAX_DIM)
+            return fail(err, len, "M = %zu exceeds the limit %zu", s->M, NO_MAX_DIM);
+        if ((unsigned)s->activation > NO_ACT_RELU)
+            return fail(err, len, "unknown activation");
+        if ((req & NO_REQ_SMOOTH) && s->activation == NO_ACT_RELU)
+            return fail(err, len, "activation relu is not smooth; this check needs a C^2 field");
+    } else if (s->M != 0) {
+        return fail(err, len, "M is only meaningful for family mlp (got M = %zu)", s->M);
+    }
+
+    /* Every array (and the ref's stored substep states) must have a sane size. */
+    size_t width = s->family == NO_FAMILY_RFF ? s->q : s->family == NO_FAMILY_MLP ? s->M : s->D;
+    size_t lm;
+    if (no_mul_size(s->L, s->m, &lm))
+        return fail(err, len, "L * m overflows");
+    if (!count4(s->N, s->d_in, 1, 1) || !count4(s->N, s->d_out, 1, 1) ||
+        !count4(lm + 1, s->N, s->D, 1) || !count4(s->L, s->D, width, 1) ||
+        !count4(s->D, width, 1, 1))
+        return fail(err, len,
+                    "problem too large: an array would exceed %zu elements "
+                    "(N=%zu D=%zu L=%zu m=%zu width=%zu)",
+                    NO_MAX_ELEMENTS, s->N, s->D, s->L, s->m, width);
+    return 0;
+}
+
+double no_spec_step(const no_spec *s)
+{
+    return s->scaling == NO_SCALING_SQRT ? 1.0 / sqrt((double)s->L) : 1.0 / (double)s->L;
+}
+
+int no_spec_params(const no_spec *s, no_param_info out[NO_MAX_PARAMS])
+{
+    if (s->family == NO_FAMILY_MLP) {
+        const char *names[3] = {"a", "u", "b"};
+        for (int i = 0; i < 3; i++) {
+            out[i].name = names[i];
+            out[i].shape[0] = s->L;
+            out[i].shape[1] = s->M;
+            out[i].shape[2] = i == 2 ? 1 : s->D;
+            out[i].ndim = i == 2 ? 2 : 3;
+            out[i].per_layer = s->M * out[i].shape[2];
+            out[i].n = s->L * out[i].per_layer;
+        }
+        return 3;
+    }
+    size_t cols = s->family == NO_FAMILY_RFF ? s->q : s->D;
+    out[0].name = "W";
+    out[0].shape[0] = s->L;
+    out[0].shape[1] = s->D;
+    out[0].shape[2] = cols;
+    out[0].ndim = 3;
+    out[0].per_layer = s->D * cols;
+    out[0].n = s->L * out[0].per_layer;
+    return 1;
+}
+
+double *no_problem_param(const no_problem *p, const char *name)
+{
+    if (p->spec.family == NO_FAMILY_MLP) {
+        if (!strcmp(name, "a"))
+            return p->a;
+        if (!strcmp(name, "u"))
+            return p->u;
+        if (!strcmp(name, "b"))
+            return p->b;
+        return NULL;
+    }
+    return strcmp(name, "W") ? NULL : p->W;
+}
+
+static const char *pick(unsigned i, const char *const *names, unsigned n)
+{
+    return i < n ? names[i] : "?";
+}
+
+const char *no_family_name(no_family f)
+{
+    static const char *const n[] = {"linear", "rff", "mlp"};
+    return pick(f, n, 3);
+}
+const char *no_kernel_name(no_kernel k)
+{
+    static const char *const n[] = {"gaussian", "matern"};
+    return pick(k, n, 2);
+}
+const char *no_activation_name(no_activation a)
+{
+    static const char *const n[] = {"tanh", "softplus", "relu"};
+    return pick(a, n, 3);
+}
+const char *no_scheme_name(no_scheme_id s)
+{
+    static const char *const n[] = {"euler", "rk4"};
+    return pick(s, n, 2);
+}
+const char *no_scaling_name(no_scaling s)
+{
+    static const char *const n[] = {"ode", "sqrt"};
+    return pick(s, n, 2);
+}
+const char *no_adjoint_name(no_adjoint a)
+{
+    static const char *const n[] = {"discrete", "continuous"};
+    return pick(a, n, 2);
+}
+
+void no_spec_describe(const no_spec *s, char *buf, size_t len)
+{
+    char fam[64];
+    if (s->family == NO_FAMILY_RFF && s->kernel == NO_KERNEL_GAUSSIAN)
+        snprintf(fam, sizeof fam, "rff(gaussian ell=%g q=%zu)", s->ell, s->q);
+    else if (s->family == NO_FAMILY_RFF)
+        snprintf(fam, sizeof fam, "rff(matern nu=%g q=%zu)", s->nu, s->q);
+    else if (s->family == NO_FAMILY_MLP)
+        snprintf(fam, sizeof fam, "mlp(%s M=%zu)", no_activation_name(s->activation), s->M);
+    else
+        snprintf(fam, sizeof fam, "linear");
+    snprintf(buf, len, "%s %s m=%zu %s-adjoint L=%zu N=%zu d=%zu->%zu->%zu scaling=%s seed=%llu",
+             fam, no_scheme_name(s->scheme), s->m, no_adjoint_name(s->adjoint), s->L, s->N,
+             s->d_in, s->D, s->d_out, no_scaling_name(s->scaling), (unsigned long long)s->seed);
+}

@@ -1,0 +1,86 @@
+/* ref.h - the MPFR reference of the nodeoracle contract (SPEC.md 1-3, 6).
+ *
+ * Read against SPEC.md line by line: every quantity is computed per data
+ * point, at a caller-chosen precision, with MPFR's correctly rounded
+ * primitives (mpfr_dot, mpfr_sum, mpfr_sin_cos, mpfr_fma).  ref/ shares with
+ * fast/ only the problem description, the tableaux and the output layout.
+ *
+ * Data flow: ref_model (the problem's arrays as MPFR numbers) -> forward ->
+ * adjoint (discrete or continuous) -> gradient -> metric gradient, collected
+ * in a ref_result; ref_certify() runs it at two precisions and states the
+ * number of correct bits of every output (proofs-notes/precision.md).
+ */
+#ifndef NO_REF_H
+#define NO_REF_H
+
+#include <mpfr.h>
+#include <stddef.h>
+
+#include "arrays.h"
+#include "problem.h"
+
+/* Limits on the working precision (bits). */
+#define REF_PREC_MIN 24
+#define REF_PREC_MAX 65536
+
+/* An MPFR array with the same name and shape conventions as no_array. */
+typedef struct {
+    char name[NO_NAME_LEN];
+    int ndim;
+    size_t shape[4];
+    size_t n;
+    mpfr_t *v;
+} ref_array;
+
+typedef struct {
+    int count;
+    mpfr_prec_t prec;
+    ref_array a[NO_MAX_ARRAYS];
+} ref_result;
+
+/* The problem's arrays converted exactly to MPFR at precision prec.  Its
+ * parameters may then be changed (e.g. perturbed by 2^-80 for finite
+ * differences), which doubles could not represent. */
+typedef struct {
+    no_spec spec;
+    mpfr_prec_t prec;
+    ref_array X, Y, A, B, Omega, beta;
+    int nparams;
+    ref_array param[NO_MAX_PARAMS]; /* named "W" or "a","u","b" */
+} ref_model;
+
+int ref_model_init(ref_model *m, const no_problem *p, mpfr_prec_t prec, char *err, size_t len);
+void ref_model_clear(ref_model *m);
+ref_array *ref_model_param(ref_model *m, const char *name);
+
+/* Forward, adjoint of m->spec.adjoint kind, gradients and metric gradients,
+ * in the layout of no_outputs_init() (arrays.h), at precision m->prec.
+ * Returns 0, or -1 with err filled. */
+int ref_run(const ref_model *m, ref_result *res, char *err, size_t len);
+
+/* The loss only (forward pass), at precision m->prec, into loss (whose
+ * precision the caller chose). */
+int ref_loss(const ref_model *m, mpfr_t loss);
+
+/* Transport N x D states through all layers forward, or (reverse != 0)
+ * backward with step -h/m, with the spec's scheme.  Z holds N*D numbers. */
+void ref_flow(const ref_model *m, mpfr_t *Z, int reverse);
+
+void ref_result_clear(ref_result *res);
+const ref_array *ref_result_get(const ref_result *res, const char *name);
+
+/* Round every array to double (round to nearest) into out (allocated here). */
+int ref_result_to_double(const ref_result *res, no_arrays *out);
+
+/* Certified evaluation: ref_run at prec and at prec + guard (guard =
+ * max(32, prec/2)), values = the prec result correctly rounded to double,
+ * bits = per element number of correct bits of the prec result (same layout
+ * as values), and *min_bits the smallest of them.  See proofs-notes/precision.md. */
+int ref_certify(const no_problem *p, mpfr_prec_t prec, no_arrays *values, no_arrays *bits,
+                char *err, size_t len);
+
+/* Correct bits of x (the lower-precision value) against x_hi, a value of much
+ * higher accuracy; exact zeros agree to prec bits.  Capped at prec. */
+double ref_correct_bits(const mpfr_t x, const mpfr_t x_hi, mpfr_prec_t prec);
+
+#endif
