@@ -52,25 +52,49 @@ double no_metric_factor(const no_spec *spec)
     return spec->family == NO_FAMILY_MLP ? f * (double)spec->M : f;
 }
 
+int no_outputs_layout(const no_spec *sp, no_array out[NO_MAX_ARRAYS])
+{
+    int n = 0;
+    const char *base[4] = {"states", "output", "loss", "adjoint"};
+    for (int i = 0; i < 4; i++) {
+        no_array *a = &out[n++];
+        memset(a, 0, sizeof *a);
+        snprintf(a->name, sizeof a->name, "%s", base[i]);
+        if (i == 1) {
+            a->ndim = 2, a->shape[0] = sp->N, a->shape[1] = sp->d_out;
+        } else if (i == 2) {
+            a->ndim = 1, a->shape[0] = 1;
+        } else {
+            a->ndim = 3, a->shape[0] = sp->L + 1, a->shape[1] = sp->N, a->shape[2] = sp->D;
+        }
+    }
+    no_param_info pi[NO_MAX_PARAMS];
+    int np = no_spec_params(sp, pi);
+    for (int kind = 0; kind < 2; kind++)
+        for (int i = 0; i < np; i++) {
+            no_array *a = &out[n++];
+            memset(a, 0, sizeof *a);
+            snprintf(a->name, sizeof a->name, "%s_%s", kind ? "mgrad" : "grad", pi[i].name);
+            a->ndim = pi[i].ndim;
+            memcpy(a->shape, pi[i].shape, sizeof pi[i].shape);
+        }
+    for (int i = 0; i < n; i++) {
+        out[i].n = 1;
+        for (int d = 0; d < out[i].ndim; d++)
+            out[i].n *= out[i].shape[d];
+    }
+    return n;
+}
+
 int no_outputs_init(no_arrays *s, const no_spec *sp)
 {
     memset(s, 0, sizeof *s);
-    size_t st[3] = {sp->L + 1, sp->N, sp->D};
-    size_t out[2] = {sp->N, sp->d_out};
-    size_t one[1] = {1};
-    int ok = no_arrays_add(s, "states", 3, st) && no_arrays_add(s, "output", 2, out) &&
-             no_arrays_add(s, "loss", 1, one) && no_arrays_add(s, "adjoint", 3, st);
-    no_param_info pi[NO_MAX_PARAMS];
-    int np = no_spec_params(sp, pi);
-    for (int kind = 0; ok && kind < 2; kind++)
-        for (int i = 0; ok && i < np; i++) {
-            char name[NO_NAME_LEN];
-            snprintf(name, sizeof name, "%s_%s", kind ? "mgrad" : "grad", pi[i].name);
-            ok = no_arrays_add(s, name, pi[i].ndim, pi[i].shape) != NULL;
+    no_array lay[NO_MAX_ARRAYS];
+    int n = no_outputs_layout(sp, lay);
+    for (int i = 0; i < n; i++)
+        if (!no_arrays_add(s, lay[i].name, lay[i].ndim, lay[i].shape)) {
+            no_arrays_free(s);
+            return -1;
         }
-    if (!ok) {
-        no_arrays_free(s);
-        return -1;
-    }
     return 0;
 }

@@ -41,6 +41,10 @@ no_array *no_arrays_find(no_arrays *s, const char *name);
 const no_array *no_arrays_get(const no_arrays *s, const char *name);
 void no_arrays_free(no_arrays *s);
 
+/* The standard output layout above (names, shapes, n; v = NULL) for a
+ * validated spec; returns the number of arrays. */
+int no_outputs_layout(const no_spec *spec, no_array out[NO_MAX_ARRAYS]);
+
 /* Create the standard output layout above for a spec (zero-filled).
  * Returns 0, or -1 (out of memory; s is then empty). */
 int no_outputs_init(no_arrays *s, const no_spec *spec);

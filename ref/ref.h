@@ -20,7 +20,7 @@
 #include "problem.h"
 
 /* Limits on the working precision (bits). */
-#define REF_PREC_MIN 24
+#define REF_PREC_MIN 53 /* the double inputs must be exact */
 #define REF_PREC_MAX 65536
 
 /* An MPFR array with the same name and shape conventions as no_array. */
@@ -64,7 +64,7 @@ int ref_loss(const ref_model *m, mpfr_t loss);
 
 /* Transport N x D states through all layers forward, or (reverse != 0)
  * backward with step -h/m, with the spec's scheme.  Z holds N*D numbers. */
-void ref_flow(const ref_model *m, mpfr_t *Z, int reverse);
+int ref_flow(const ref_model *m, mpfr_t *Z, int reverse); /* 0, or -1: no memory */
 
 void ref_result_clear(ref_result *res);
 const ref_array *ref_result_get(const ref_result *res, const char *name);
@@ -75,7 +75,7 @@ int ref_result_to_double(const ref_result *res, no_arrays *out);
 /* Certified evaluation: ref_run at prec and at prec + guard (guard =
  * max(32, prec/2)), values = the prec result correctly rounded to double,
  * bits = per element number of correct bits of the prec result (same layout
- * as values), and *min_bits the smallest of them.  See proofs-notes/precision.md. */
+ * as values).  See proofs-notes/precision.md. */
 int ref_certify(const no_problem *p, mpfr_prec_t prec, no_arrays *values, no_arrays *bits,
                 char *err, size_t len);
 

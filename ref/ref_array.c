@@ -1,0 +1,65 @@
+/* ref_array.c - MPFR arrays and the correctly rounded dot product. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ref_internal.h"
+
+int ref_array_init(ref_array *a, const char *name, int ndim, const size_t *shape,
+                   mpfr_prec_t prec)
+{
+    memset(a, 0, sizeof *a);
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        if (no_mul_size(n, shape[i], &n))
+            return -1;
+    a->v = malloc((n ? n : 1) * sizeof(mpfr_t));
+    if (!a->v)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        mpfr_init2(a->v[i], prec), mpfr_set_zero(a->v[i], 1);
+    snprintf(a->name, sizeof a->name, "%s", name);
+    a->ndim = ndim;
+    memcpy(a->shape, shape, (size_t)ndim * sizeof(size_t));
+    a->n = n;
+    return 0;
+}
+
+int ref_array_from_double(ref_array *a, const char *name, int ndim, const size_t *shape,
+                          const double *src, mpfr_prec_t prec)
+{
+    if (ref_array_init(a, name, ndim, shape, prec))
+        return -1;
+    /* Exact: prec >= 53 (REF_PREC_MIN is checked by callers that need exactness). */
+    for (size_t i = 0; i < a->n; i++)
+        mpfr_set_d(a->v[i], src[i], MPFR_RNDN);
+    return 0;
+}
+
+void ref_array_clear(ref_array *a)
+{
+    if (a->v) {
+        for (size_t i = 0; i < a->n; i++)
+            mpfr_clear(a->v[i]);
+        free(a->v);
+    }
+    memset(a, 0, sizeof *a);
+}
+
+void ref_dot(mpfr_t rop, mpfr_t *x, size_t sx, mpfr_t *y, size_t sy, size_t n,
+             mpfr_ptr *px, mpfr_ptr *py)
+{
+    for (size_t i = 0; i < n; i++) {
+        px[i] = x[i * sx];
+        py[i] = y[i * sy];
+    }
+    mpfr_dot(rop, px, py, n, MPFR_RNDN);
+}
+
+void ref_scaled(mpfr_t rop, mpfr_srcptr x, mpfr_srcptr scale)
+{
+    if (scale)
+        mpfr_mul(rop, x, scale, MPFR_RNDN);
+    else
+        mpfr_set(rop, x, MPFR_RNDN);
+}

@@ -1,0 +1,82 @@
+/* ref_certify.c - how many bits of each result are correct (SPEC 6;
+ * proofs-notes/precision.md).
+ *
+ * As in MPFR's tgeneric, a claim about precision p is made by recomputing at
+ * a higher precision p + g: if the error of a result scales like 2^-p, the
+ * (p+g)-result is 2^g times closer to the truth, so |x_p - x_{p+g}| measures
+ * the error of x_p to within a factor 1 +- 2^-g.  One bit is given up for
+ * that factor and for the floor.  tests/test_ref_precision.c checks every
+ * claim against a run at 4p. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ref_internal.h"
+
+double ref_correct_bits(const mpfr_t x, const mpfr_t x_hi, mpfr_prec_t prec)
+{
+    if (mpfr_equal_p(x, x_hi))
+        return (double)prec;
+    if (mpfr_zero_p(x_hi) || !mpfr_number_p(x) || !mpfr_number_p(x_hi))
+        return 0.0;
+    /* 64 bits are plenty to take the logarithm of a relative difference. */
+    mpfr_t d;
+    mpfr_init2(d, 64);
+    mpfr_sub(d, x, x_hi, MPFR_RNDA);
+    mpfr_div(d, d, x_hi, MPFR_RNDA);
+    mpfr_abs(d, d, MPFR_RNDN);
+    mpfr_log2(d, d, MPFR_RNDU);
+    double bits = floor(-mpfr_get_d(d, MPFR_RNDU)) - 1.0;
+    mpfr_clear(d);
+    if (bits < 0)
+        bits = 0;
+    return bits > (double)prec ? (double)prec : bits;
+}
+
+static mpfr_prec_t guard_bits(mpfr_prec_t prec)
+{
+    return prec / 2 > 32 ? prec / 2 : 32;
+}
+
+int ref_certify(const no_problem *p, mpfr_prec_t prec, no_arrays *values, no_arrays *bits,
+                char *err, size_t len)
+{
+    memset(values, 0, sizeof *values);
+    memset(bits, 0, sizeof *bits);
+    mpfr_prec_t hi = prec + guard_bits(prec);
+    if (hi > REF_PREC_MAX) {
+        snprintf(err, len, "precision %ld too high: certification needs %ld <= %d bits",
+                 (long)prec, (long)hi, REF_PREC_MAX);
+        return -1;
+    }
+    ref_model mlo, mhi;
+    ref_result rlo, rhi;
+    if (ref_model_init(&mlo, p, prec, err, len))
+        return -1;
+    if (ref_model_init(&mhi, p, hi, err, len)) {
+        ref_model_clear(&mlo);
+        return -1;
+    }
+    int rc = ref_run(&mlo, &rlo, err, len);
+    if (!rc && (rc = ref_run(&mhi, &rhi, err, len)))
+        ref_result_clear(&rlo);
+    ref_model_clear(&mlo);
+    ref_model_clear(&mhi);
+    if (rc)
+        return -1;
+    /* Values: the higher-precision result, correctly rounded to double; it is
+     * at least as accurate as the p-result the bits are claimed for. */
+    rc = ref_result_to_double(&rhi, values) || ref_result_to_double(&rlo, bits);
+    for (int i = 0; !rc && i < rlo.count; i++)
+        for (size_t e = 0; e < rlo.a[i].n; e++)
+            bits->a[i].v[e] = ref_correct_bits(rlo.a[i].v[e], rhi.a[i].v[e], prec);
+    ref_result_clear(&rlo);
+    ref_result_clear(&rhi);
+    if (rc) {
+        no_arrays_free(values);
+        no_arrays_free(bits);
+        snprintf(err, len, "out of memory certifying the reference");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,89 @@
+/* ref_field.c - the scratch of a field evaluation and the family table. */
+#include <stdlib.h>
+
+#include "ref_internal.h"
+
+static mpfr_t *vec_init(size_t n, mpfr_prec_t prec)
+{
+    mpfr_t *v = malloc((n ? n : 1) * sizeof(mpfr_t));
+    if (v)
+        for (size_t i = 0; i < n; i++)
+            mpfr_init2(v[i], prec);
+    return v;
+}
+
+static void vec_clear(mpfr_t *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        mpfr_clear(v[i]);
+    free(v);
+}
+
+size_t ref_layer_param_count(const no_spec *s)
+{
+    no_param_info pi[NO_MAX_PARAMS];
+    int np = no_spec_params(s, pi);
+    size_t n = 0;
+    for (int i = 0; i < np; i++)
+        n += pi[i].per_layer;
+    return n;
+}
+
+int ref_field_ws_init(ref_field_ws *ws, const ref_model *m)
+{
+    const no_spec *s = &m->spec;
+    ws->m = m;
+    ws->k = 0;
+    ws->width = s->family == NO_FAMILY_RFF ? s->q : s->family == NO_FAMILY_MLP ? s->M : s->D;
+    ws->pre = vec_init(ws->width, m->prec);
+    ws->act = vec_init(ws->width, m->prec);
+    ws->dact = vec_init(ws->width, m->prec);
+    ws->t = vec_init(ws->width, m->prec);
+    size_t np = ws->width > s->D ? ws->width : s->D;
+    ws->px = malloc(np * sizeof(mpfr_ptr));
+    ws->py = malloc(np * sizeof(mpfr_ptr));
+    mpfr_inits2(m->prec, ws->c, ws->tmp, (mpfr_ptr)0);
+    /* The constant of the family: sqrt(2/q) (rff features), 1/M (mean field). */
+    if (s->family == NO_FAMILY_RFF) {
+        mpfr_set_ui(ws->c, 2, MPFR_RNDN);
+        mpfr_div_ui(ws->c, ws->c, (unsigned long)s->q, MPFR_RNDN);
+        mpfr_sqrt(ws->c, ws->c, MPFR_RNDN);
+    } else if (s->family == NO_FAMILY_MLP) {
+        mpfr_set_ui(ws->c, 1, MPFR_RNDN);
+        mpfr_div_ui(ws->c, ws->c, (unsigned long)s->M, MPFR_RNDN);
+    } else {
+        mpfr_set_ui(ws->c, 1, MPFR_RNDN);
+    }
+    if (!ws->pre || !ws->act || !ws->dact || !ws->t || !ws->px || !ws->py) {
+        ref_field_ws_clear(ws);
+        return -1;
+    }
+    return 0;
+}
+
+void ref_field_ws_clear(ref_field_ws *ws)
+{
+    vec_clear(ws->pre, ws->width);
+    vec_clear(ws->act, ws->width);
+    vec_clear(ws->dact, ws->width);
+    vec_clear(ws->t, ws->width);
+    free(ws->px);
+    free(ws->py);
+    mpfr_clears(ws->c, ws->tmp, (mpfr_ptr)0);
+    ws->pre = ws->act = ws->dact = ws->t = NULL;
+    ws->px = ws->py = NULL;
+}
+
+const ref_field_family *ref_field_of(no_family f)
+{
+    switch (f) {
+    case NO_FAMILY_RFF:
+        return &ref_field_rff;
+    case NO_FAMILY_MLP:
+        return &ref_field_mlp;
+    default:
+        return &ref_field_linear;
+    }
+}

@@ -1,0 +1,91 @@
+/* ref_field_mlp.c - v_k(z) = (1/M) sum_j a_kj sigma(u_kj . z + b_kj) (SPEC 2, mean field). */
+#include "ref_internal.h"
+
+/* sigma and sigma' at x (conventions.md): tanh; softplus log(1 + e^x) with
+ * derivative 1/(1 + e^-x); relu with derivative [x > 0]. */
+static void activation(no_activation act, mpfr_t s, mpfr_t ds, mpfr_t x, mpfr_t tmp)
+{
+    switch (act) {
+    case NO_ACT_TANH:
+        mpfr_tanh(s, x, MPFR_RNDN);
+        mpfr_sqr(ds, s, MPFR_RNDN);
+        mpfr_ui_sub(ds, 1, ds, MPFR_RNDN);
+        break;
+    case NO_ACT_SOFTPLUS:
+        mpfr_exp(tmp, x, MPFR_RNDN);
+        mpfr_log1p(s, tmp, MPFR_RNDN);
+        mpfr_neg(tmp, x, MPFR_RNDN);
+        mpfr_exp(tmp, tmp, MPFR_RNDN);
+        mpfr_add_ui(tmp, tmp, 1, MPFR_RNDN);
+        mpfr_ui_div(ds, 1, tmp, MPFR_RNDN);
+        break;
+    case NO_ACT_RELU:
+        if (mpfr_sgn(x) > 0) {
+            mpfr_set(s, x, MPFR_RNDN);
+            mpfr_set_ui(ds, 1, MPFR_RNDN);
+        } else {
+            mpfr_set_zero(s, 1);
+            mpfr_set_zero(ds, 1);
+        }
+        break;
+    }
+}
+
+static void mlp_neurons(ref_field_ws *ws, mpfr_t *z)
+{
+    const ref_model *m = ws->m;
+    size_t D = m->spec.D, M = m->spec.M;
+    mpfr_t *u = m->param[1].v + ws->k * M * D, *b = m->param[2].v + ws->k * M;
+    for (size_t j = 0; j < M; j++) {
+        ref_dot(ws->pre[j], u + j * D, 1, z, 1, D, ws->px, ws->py);
+        mpfr_add(ws->pre[j], ws->pre[j], b[j], MPFR_RNDN);
+        activation(m->spec.activation, ws->act[j], ws->dact[j], ws->pre[j], ws->tmp);
+    }
+}
+
+static void mlp_eval(ref_field_ws *ws, mpfr_t *z, mpfr_t *v)
+{
+    size_t D = ws->m->spec.D, M = ws->m->spec.M;
+    mpfr_t *a = ws->m->param[0].v + ws->k * M * D;
+    mlp_neurons(ws, z);
+    for (size_t r = 0; r < D; r++) {
+        ref_dot(v[r], a + r, D, ws->act, 1, M, ws->px, ws->py);
+        mpfr_mul(v[r], v[r], ws->c, MPFR_RNDN);
+    }
+}
+
+/* With t_j = (1/M)(a_j . w) sigma'_j:  Dv^T w = sum_j t_j u_j;
+ * da_j += scale (1/M) sigma_j w,  du_j += scale t_j z,  db_j += scale t_j.
+ * g is laid out as [a (M x D), u (M x D), b (M)] of this layer. */
+static void mlp_vjp(ref_field_ws *ws, mpfr_t *z, mpfr_t *w, mpfr_t *zbar, mpfr_t *g,
+                    mpfr_srcptr scale)
+{
+    const ref_model *m = ws->m;
+    size_t D = m->spec.D, M = m->spec.M;
+    mpfr_t *a = m->param[0].v + ws->k * M * D, *u = m->param[1].v + ws->k * M * D;
+    mlp_neurons(ws, z);
+    for (size_t j = 0; j < M; j++) {
+        ref_dot(ws->t[j], a + j * D, 1, w, 1, D, ws->px, ws->py);
+        mpfr_mul(ws->t[j], ws->t[j], ws->dact[j], MPFR_RNDN);
+        mpfr_mul(ws->t[j], ws->t[j], ws->c, MPFR_RNDN);
+    }
+    for (size_t c = 0; c < D; c++)
+        ref_dot(zbar[c], u + c, D, ws->t, 1, M, ws->px, ws->py);
+    if (!g)
+        return;
+    mpfr_t *ga = g, *gu = g + M * D, *gb = g + 2 * M * D;
+    for (size_t j = 0; j < M; j++) {
+        ref_scaled(ws->tmp, ws->t[j], scale);
+        mpfr_add(gb[j], gb[j], ws->tmp, MPFR_RNDN);
+        for (size_t c = 0; c < D; c++)
+            mpfr_fma(gu[j * D + c], ws->tmp, z[c], gu[j * D + c], MPFR_RNDN);
+        /* da_j: (scale / M) sigma_j w */
+        mpfr_mul(ws->tmp, ws->act[j], ws->c, MPFR_RNDN);
+        if (scale)
+            mpfr_mul(ws->tmp, ws->tmp, scale, MPFR_RNDN);
+        for (size_t c = 0; c < D; c++)
+            mpfr_fma(ga[j * D + c], ws->tmp, w[c], ga[j * D + c], MPFR_RNDN);
+    }
+}
+
+const ref_field_family ref_field_mlp = {"mlp", mlp_eval, mlp_vjp};

@@ -1,0 +1,86 @@
+/* ref_internal.h - what the ref/ modules share with each other (not public).
+ *
+ * The flow of ref/ is: ref_model.c (arrays as MPFR) -> ref_field_*.c (v_k, its
+ * vector-Jacobian products) -> ref_scheme.c (one substep, its discrete adjoint,
+ * one backward substep of the continuous adjoint) -> ref_run.c (forward over
+ * layers, adjoint over layers, gradients, metric gradients) -> ref_certify.c.
+ */
+#ifndef NO_REF_INTERNAL_H
+#define NO_REF_INTERNAL_H
+
+#include "ref.h"
+#include "tableau.h"
+
+int ref_array_init(ref_array *a, const char *name, int ndim, const size_t *shape,
+                   mpfr_prec_t prec);
+int ref_array_from_double(ref_array *a, const char *name, int ndim, const size_t *shape,
+                          const double *src, mpfr_prec_t prec);
+void ref_array_clear(ref_array *a);
+
+/* Correctly rounded dot product of two strided vectors (mpfr_dot). */
+void ref_dot(mpfr_t rop, mpfr_t *x, size_t sx, mpfr_t *y, size_t sy, size_t n,
+             mpfr_ptr *px, mpfr_ptr *py);
+
+/* rop = x * scale (scale NULL means 1). */
+void ref_scaled(mpfr_t rop, mpfr_srcptr x, mpfr_srcptr scale);
+
+/* Scratch for one field evaluation of one layer at one point. */
+typedef struct {
+    const ref_model *m;
+    size_t k;            /* layer */
+    size_t width;        /* q (rff), M (mlp), D (linear) */
+    mpfr_t *pre;         /* width: Omega z + beta, or u.z + b */
+    mpfr_t *act;         /* width: phi (rff) or sigma (mlp) */
+    mpfr_t *dact;        /* width: phi' (rff) or sigma' (mlp) */
+    mpfr_t *t;           /* width: W^T w (rff), a.w (mlp) */
+    mpfr_t c, tmp;       /* sqrt(2/q) (rff), 1/M (mlp); a temporary */
+    mpfr_ptr *px, *py;   /* pointer scratch for ref_dot, max(D, width) */
+} ref_field_ws;
+
+int ref_field_ws_init(ref_field_ws *ws, const ref_model *m);
+void ref_field_ws_clear(ref_field_ws *ws);
+
+/* A residual family (SPEC 2), GSL style: the drivers never know which one.
+ * eval:  v = v_k(z)                                          (D numbers)
+ * vjp:   zbar = Dv_k(z)^T w; if g != NULL also
+ *        g += scale * (d v_k / d theta_k)(z)^T w, g laid out as the layer's
+ *        parameters concatenated (W; or a, u, b).  scale NULL means 1. */
+typedef struct {
+    const char *name;
+    void (*eval)(ref_field_ws *ws, mpfr_t *z, mpfr_t *v);
+    void (*vjp)(ref_field_ws *ws, mpfr_t *z, mpfr_t *w, mpfr_t *zbar, mpfr_t *g,
+                mpfr_srcptr scale);
+} ref_field_family;
+
+extern const ref_field_family ref_field_linear;
+extern const ref_field_family ref_field_rff;
+extern const ref_field_family ref_field_mlp;
+const ref_field_family *ref_field_of(no_family f);
+
+/* Parameter count of one layer (all parameter arrays concatenated). */
+size_t ref_layer_param_count(const no_spec *s);
+
+/* One scheme substep and its adjoints, for one point (ref_scheme.c). */
+typedef struct {
+    const no_tableau *tab;
+    const ref_field_family *fam;
+    ref_field_ws fw;
+    size_t D;
+    mpfr_t tau;                                  /* +h/m */
+    mpfr_t a[NO_MAX_STAGES][NO_MAX_STAGES], b[NO_MAX_STAGES];
+    mpfr_t *Y[NO_MAX_STAGES], *K[NO_MAX_STAGES]; /* stage points and slopes */
+    mpfr_t *lam[NO_MAX_STAGES], *mu[NO_MAX_STAGES];
+    mpfr_t *acc;                                 /* D */
+    mpfr_t coef;
+} ref_stepper;
+
+int ref_stepper_init(ref_stepper *st, const ref_model *m);
+void ref_stepper_clear(ref_stepper *st);
+/* z <- one substep of layer k, with step +tau (dir = +1) or -tau (dir = -1). */
+void ref_step(ref_stepper *st, size_t k, mpfr_t *z, int dir);
+/* Discrete adjoint of the substep started at z: p <- p + sum_i mu_i, g += ... */
+void ref_step_adjoint(ref_stepper *st, size_t k, mpfr_t *z, mpfr_t *p, mpfr_t *g);
+/* One backward substep of the continuous adjoint from the anchored end state z1. */
+void ref_step_adjoint_continuous(ref_stepper *st, size_t k, mpfr_t *z1, mpfr_t *p, mpfr_t *g);
+
+#endif

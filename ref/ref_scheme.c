@@ -1,0 +1,209 @@
+/* ref_scheme.c - one explicit Runge-Kutta substep of a layer, its discrete
+ * adjoint and one backward substep of the continuous adjoint, for one point,
+ * driven by the tableau (problem/tableau.h).  The formulas are those of
+ * proofs-notes/conventions.md; derivations in adjoints.md and
+ * continuous-adjoint.md. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "ref_internal.h"
+
+static mpfr_t *vec_new(size_t n, mpfr_prec_t prec)
+{
+    mpfr_t *v = malloc((n ? n : 1) * sizeof(mpfr_t));
+    if (v)
+        for (size_t i = 0; i < n; i++)
+            mpfr_init2(v[i], prec), mpfr_set_zero(v[i], 1);
+    return v;
+}
+
+static void vec_free(mpfr_t *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        mpfr_clear(v[i]);
+    free(v);
+}
+
+static void rational(mpfr_t r, no_rational q)
+{
+    mpfr_set_si(r, q.num, MPFR_RNDN);
+    mpfr_div_si(r, r, q.den, MPFR_RNDN);
+}
+
+int ref_stepper_init(ref_stepper *st, const ref_model *m)
+{
+    const no_spec *s = &m->spec;
+    st->tab = no_tableau_of(s->scheme);
+    st->fam = ref_field_of(s->family);
+    st->D = s->D;
+    if (ref_field_ws_init(&st->fw, m))
+        return -1;
+    mpfr_inits2(m->prec, st->tau, st->coef, (mpfr_ptr)0);
+    /* tau = h/m with h = 1/L (ode) or 1/sqrt(L) (sqrt). */
+    if (s->scaling == NO_SCALING_SQRT) {
+        mpfr_set_ui(st->tau, (unsigned long)s->L, MPFR_RNDN);
+        mpfr_rec_sqrt(st->tau, st->tau, MPFR_RNDN);
+        mpfr_div_ui(st->tau, st->tau, (unsigned long)s->m, MPFR_RNDN);
+    } else {
+        mpfr_set_ui(st->tau, 1, MPFR_RNDN);
+        mpfr_div_ui(st->tau, st->tau, (unsigned long)(s->L * s->m), MPFR_RNDN);
+    }
+    /* Store tau*a_ij and tau*b_i: every use of the tableau multiplies by tau. */
+    int S = st->tab->stages, bad = 0;
+    for (int i = 0; i < NO_MAX_STAGES; i++) {
+        mpfr_init2(st->b[i], m->prec);
+        for (int j = 0; j < NO_MAX_STAGES; j++) {
+            mpfr_init2(st->a[i][j], m->prec);
+            rational(st->a[i][j], st->tab->a[i][j]);
+            mpfr_mul(st->a[i][j], st->a[i][j], st->tau, MPFR_RNDN);
+        }
+        rational(st->b[i], st->tab->b[i]);
+        mpfr_mul(st->b[i], st->b[i], st->tau, MPFR_RNDN);
+        st->Y[i] = st->K[i] = st->lam[i] = st->mu[i] = NULL;
+        if (i < S) {
+            st->Y[i] = vec_new(st->D, m->prec);
+            st->K[i] = vec_new(st->D, m->prec);
+            st->lam[i] = vec_new(st->D, m->prec);
+            st->mu[i] = vec_new(st->D, m->prec);
+            bad |= !st->Y[i] || !st->K[i] || !st->lam[i] || !st->mu[i];
+        }
+    }
+    st->acc = vec_new(st->D, m->prec);
+    if (bad || !st->acc) {
+        ref_stepper_clear(st);
+        return -1;
+    }
+    return 0;
+}
+
+void ref_stepper_clear(ref_stepper *st)
+{
+    for (int i = 0; i < NO_MAX_STAGES; i++) {
+        vec_free(st->Y[i], st->D);
+        vec_free(st->K[i], st->D);
+        vec_free(st->lam[i], st->D);
+        vec_free(st->mu[i], st->D);
+        st->Y[i] = st->K[i] = st->lam[i] = st->mu[i] = NULL;
+        mpfr_clear(st->b[i]);
+        for (int j = 0; j < NO_MAX_STAGES; j++)
+            mpfr_clear(st->a[i][j]);
+    }
+    vec_free(st->acc, st->D);
+    st->acc = NULL;
+    mpfr_clears(st->tau, st->coef, (mpfr_ptr)0);
+    ref_field_ws_clear(&st->fw);
+}
+
+/* out[c] = base[c] + sign * sum_{j in [j0, j1)} coef_j * vecs[j][c]: the
+ * combinations every stage formula is made of, one correctly rounded dot
+ * product per component (the base enters the dot with coefficient 1). */
+static void combine(ref_stepper *st, mpfr_t *out, mpfr_t *base, int sign, mpfr_t *coef[],
+                    mpfr_t *vecs[], int nterms)
+{
+    mpfr_t one;
+    mpfr_init2(one, 2);
+    mpfr_set_ui(one, 1, MPFR_RNDN);
+    mpfr_ptr *px = st->fw.px, *py = st->fw.py;
+    for (size_t c = 0; c < st->D; c++) {
+        int n = 0;
+        if (base) {
+            px[n] = one;
+            py[n++] = base[c];
+        }
+        for (int j = 0; j < nterms; j++) {
+            px[n] = *coef[j];
+            py[n++] = vecs[j][c];
+        }
+        /* sign = -1 (a backward step): negate the coefficients for this dot
+         * and restore them after; negation is exact in MPFR. */
+        if (sign < 0)
+            for (int j = base ? 1 : 0; j < n; j++)
+                mpfr_neg(px[j], px[j], MPFR_RNDN);
+        mpfr_dot(out[c], px, py, (unsigned long)n, MPFR_RNDN);
+        if (sign < 0)
+            for (int j = base ? 1 : 0; j < n; j++)
+                mpfr_neg(px[j], px[j], MPFR_RNDN);
+    }
+    mpfr_clear(one);
+}
+
+/* Stage i of a (forward, dir = +1, or backward, dir = -1) step from z:
+ * Y_i = z + dir * sum_{j<i} (tau a_ij) K_j, K_i = v(Y_i). */
+static void stage(ref_stepper *st, int i, mpfr_t *z, int dir)
+{
+    mpfr_t *coef[NO_MAX_STAGES];
+    for (int j = 0; j < i; j++)
+        coef[j] = &st->a[i][j];
+    combine(st, st->Y[i], z, dir, coef, st->K, i);
+    st->fam->eval(&st->fw, st->Y[i], st->K[i]);
+}
+
+void ref_step(ref_stepper *st, size_t k, mpfr_t *z, int dir)
+{
+    int S = st->tab->stages;
+    st->fw.k = k;
+    for (int i = 0; i < S; i++)
+        stage(st, i, z, dir);
+    mpfr_t *coef[NO_MAX_STAGES];
+    for (int i = 0; i < S; i++)
+        coef[i] = &st->b[i];
+    combine(st, st->acc, z, dir, coef, st->K, S);
+    for (size_t c = 0; c < st->D; c++)
+        mpfr_set(z[c], st->acc[c], MPFR_RNDN);
+}
+
+/* Discrete adjoint (conventions.md): with p' = p on entry,
+ *   lam_i = tau b_i p' + sum_{j>i} tau a_ji mu_j,  mu_i = Dv(Y_i)^T lam_i,
+ *   g += (dv/dtheta)(Y_i)^T lam_i,  p <- p' + sum_i mu_i. */
+void ref_step_adjoint(ref_stepper *st, size_t k, mpfr_t *z, mpfr_t *p, mpfr_t *g)
+{
+    int S = st->tab->stages;
+    st->fw.k = k;
+    for (int i = 0; i < S; i++)
+        stage(st, i, z, +1);
+    for (int i = S - 1; i >= 0; i--) {
+        mpfr_t *coef[NO_MAX_STAGES + 1], *vecs[NO_MAX_STAGES + 1];
+        int n = 0;
+        coef[n] = &st->b[i];
+        vecs[n++] = p;
+        for (int j = i + 1; j < S; j++) {
+            coef[n] = &st->a[j][i];
+            vecs[n++] = st->mu[j];
+        }
+        combine(st, st->lam[i], NULL, +1, coef, vecs, n);
+        st->fam->vjp(&st->fw, st->Y[i], st->lam[i], st->mu[i], g, NULL);
+    }
+    mpfr_t *coef[NO_MAX_STAGES];
+    mpfr_set_ui(st->coef, 1, MPFR_RNDN);
+    for (int i = 0; i < S; i++)
+        coef[i] = &st->coef;
+    combine(st, st->acc, p, +1, coef, st->mu, S);
+    for (size_t c = 0; c < st->D; c++)
+        mpfr_set(p[c], st->acc[c], MPFR_RNDN);
+}
+
+/* Continuous adjoint, one backward substep from the anchored state z1 and p:
+ *   Z_i = z1 - sum_{j<i} tau a_ij v(Z_j),  P_i = p + sum_{j<i} tau a_ij mu_j,
+ *   mu_i = Dv(Z_i)^T P_i,  g += tau b_i (dv/dtheta)(Z_i)^T P_i,
+ *   p <- p + sum_i tau b_i mu_i. */
+void ref_step_adjoint_continuous(ref_stepper *st, size_t k, mpfr_t *z1, mpfr_t *p, mpfr_t *g)
+{
+    int S = st->tab->stages;
+    st->fw.k = k;
+    for (int i = 0; i < S; i++) {
+        stage(st, i, z1, -1); /* Y[i] = Z_i, K[i] = v(Z_i) */
+        mpfr_t *coef[NO_MAX_STAGES];
+        for (int j = 0; j < i; j++)
+            coef[j] = &st->a[i][j];
+        combine(st, st->lam[i], p, +1, coef, st->mu, i); /* lam[i] = P_i */
+        st->fam->vjp(&st->fw, st->Y[i], st->lam[i], st->mu[i], g, st->b[i]);
+    }
+    mpfr_t *coef[NO_MAX_STAGES];
+    for (int i = 0; i < S; i++)
+        coef[i] = &st->b[i];
+    combine(st, st->acc, p, +1, coef, st->mu, S);
+    for (size_t c = 0; c < st->D; c++)
+        mpfr_set(p[c], st->acc[c], MPFR_RNDN);
+}
