@@ -26,12 +26,16 @@ void fast_ws_free(fast_ws *ws);
  * Returns 0, or -1 with err filled (spec mismatch with the workspace). */
 int fast_run_ws(fast_ws *ws, const no_problem *p, no_arrays *out, char *err, size_t len);
 
-/* Convenience: allocate out (no_outputs_init) and a workspace, run, free the workspace. */
+/* Convenience: allocate out (no_outputs_init) and a workspace, run, free the workspace.
+ * out is overwritten without being freed: pass one that holds no arrays.  On
+ * failure out is left empty. */
 int fast_run(const no_problem *p, no_arrays *out, char *err, size_t len);
 
 /* Transport the N x D states Z through the flow of all layers, forward
  * (layer 0 to L-1, step +h/m) or, if reverse != 0, backward (layer L-1 to 0,
- * step -h/m) with the spec's scheme and substeps.  Used by the reversibility test. */
+ * step -h/m) with the spec's scheme and substeps.  Used by the reversibility test.
+ * Z is p->spec.N x p->spec.D.  The reverse map inverts the forward one only up to
+ * the scheme's error, O((h/m)^order). */
 int fast_flow(const no_problem *p, double *Z, int reverse, char *err, size_t len);
 
 #endif
