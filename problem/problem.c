@@ -129,7 +129,7 @@ int no_spec_validate(const no_spec *s, unsigned req, char *err, size_t len)
         return fail(err, len, "L * m overflows");
     if (!count4(s->N, s->d_in, 1, 1) || !count4(s->N, s->d_out, 1, 1) ||
         !count4(lm + 1, s->N, s->D, 1) || !count4(s->L, s->D, width, 1) ||
-        !count4(s->D, width, 1, 1))
+        !count4(s->D, width, 1, 1) || !count4(s->N, width, 4, 1))
         return fail(err, len,
                     "problem too large: an array would exceed %zu elements "
                     "(N=%zu D=%zu L=%zu m=%zu width=%zu)",

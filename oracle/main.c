@@ -1,0 +1,225 @@
+/* main.c - the nodeoracle command line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "compare.h"
+#include "ref.h"
+#include "report.h"
+#include "spec_args.h"
+#include "suite.h"
+
+#define NODEORACLE_VERSION "0.1.0"
+
+/* Exit status: 0 every comparison passed, 1 a comparison failed, 2 usage or input error. */
+enum { EXIT_PASS = 0, EXIT_MISMATCH = 1, EXIT_USAGE = 2 };
+
+static const char help_main[] =
+    "NAME\n"
+    "  nodeoracle - reference values and verdicts for Neural-ODE / ResNet numerics\n"
+    "\n"
+    "SYNOPSIS\n"
+    "  nodeoracle demo [--prec BITS]\n"
+    "  nodeoracle compare [PROBLEM OPTIONS | --suite NAME] [--prec BITS] [--quiet]\n"
+    "  nodeoracle help [COMMAND]\n"
+    "  nodeoracle --version\n"
+    "\n"
+    "DESCRIPTION\n"
+    "  nodeoracle computes the forward pass, the discrete and continuous adjoints, the\n"
+    "  gradients and the metric gradients of deep residual networks and their Neural-ODE\n"
+    "  limits twice: in ref/, an MPFR reference at a chosen precision that states how many\n"
+    "  bits of each result are correct, and in fast/, an independent double implementation.\n"
+    "  It compares the two array by array against a tolerance derived from the problem\n"
+    "  (precision, depth, width, growth along the trajectory); see proofs-notes/.\n"
+    "\n"
+    "COMMANDS\n"
+    "  demo      compare ref and fast on the default suite (every family x scheme x\n"
+    "            adjoint kind on small problems) and print the table; under a minute.\n"
+    "  compare   compare ref and fast on one problem given by PROBLEM OPTIONS, or on\n"
+    "            every problem of --suite NAME.\n"
+    "  help      this text, or the help of one command.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "  0  every array of every problem passed\n"
+    "  1  some array failed (error over tolerance, NaN/Inf, reference too weak)\n"
+    "  2  usage or input error (unknown option, invalid problem); one line on stderr\n"
+    "\n"
+    "EXAMPLES\n"
+    "  nodeoracle demo\n"
+    "  nodeoracle compare --family rff --kernel matern --nu 2.5 --scheme rk4 --m 4\n"
+    "  nodeoracle compare --suite smoke --prec 256\n"
+    "\n"
+    "SEE ALSO\n"
+    "  README.md, proofs-notes/conventions.md (what is computed),\n"
+    "  proofs-notes/tolerance.md (the tolerance model), proofs-notes/precision.md.\n";
+
+static const char help_compare[] =
+    "NAME\n"
+    "  nodeoracle compare - compare the double implementation with the MPFR reference\n"
+    "\n"
+    "SYNOPSIS\n"
+    "  nodeoracle compare [PROBLEM OPTIONS | --suite NAME] [--prec BITS] [--quiet]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "  For each problem: runs ref at --prec bits and at a higher precision to certify its\n"
+    "  correct bits, runs fast, and prints per output array (states, output, loss, adjoint,\n"
+    "  grad_*, mgrad_*): the max and RMS error relative to the array's norm, the max error\n"
+    "  in ulps, the reference's normwise (and smallest elementwise) correct bits, the\n"
+    "  tolerance and the verdict. A row fails if the error exceeds the tolerance, if the\n"
+    "  candidate has NaN/Inf, or if the reference is not 16x more accurate than the\n"
+    "  tolerance (raise --prec).\n"
+    "\n"
+    "OPTIONS\n"
+    "  --suite NAME   run a named suite instead of one problem: smoke, default\n"
+    "  --prec BITS    reference precision, 53..65536 (default 128)\n"
+    "  --quiet        print only failing problems and the summary\n"
+    "\n";
+
+static const char help_demo[] =
+    "NAME\n"
+    "  nodeoracle demo - the default suite: every family x scheme x adjoint kind\n"
+    "\n"
+    "SYNOPSIS\n"
+    "  nodeoracle demo [--prec BITS]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "  Same as `nodeoracle compare --suite default`: linear; rff with Gaussian and\n"
+    "  Matern-5/2 kernels; mlp with tanh, softplus and relu; Euler and RK4 with m = 2\n"
+    "  substeps; discrete and continuous adjoints; plus the sqrt (SDE) scaling.\n"
+    "  N=12, D=4, L=8, q=16, M=8. Exit status as for compare.\n";
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "nodeoracle: %s (try 'nodeoracle help')\n", msg);
+    return EXIT_USAGE;
+}
+
+static int parse_prec(const char *v, long *prec)
+{
+    char *end;
+    long p = v ? strtol(v, &end, 10) : 0;
+    if (!v || *end || p < REF_PREC_MIN || p > REF_PREC_MAX)
+        return -1;
+    *prec = p;
+    return 0;
+}
+
+static int cmd_compare(int argc, char **argv, int demo)
+{
+    no_spec one;
+    no_spec_default(&one);
+    const char *suite = demo ? "default" : NULL;
+    long prec = 128;
+    int quiet = 0, gave_problem = 0;
+    char err[256];
+    for (int i = 0; i < argc; i++) {
+        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
+            fputs(demo ? help_demo : help_compare, stdout);
+            if (!demo)
+                fputs(no_spec_args_help, stdout);
+            return EXIT_PASS;
+        }
+        if (!strcmp(f, "--quiet")) {
+            quiet = 1;
+            continue;
+        }
+        if (!v)
+            return usage_error(strncmp(f, "--", 2) ? "unexpected argument" : "option needs a value");
+        if (!strcmp(f, "--prec")) {
+            if (parse_prec(v, &prec)) {
+                snprintf(err, sizeof err, "--prec: expected bits in [%d, %d], got '%s'",
+                         REF_PREC_MIN, REF_PREC_MAX, v);
+                return usage_error(err);
+            }
+        } else if (!strcmp(f, "--suite") && !demo) {
+            suite = v;
+        } else {
+            int r = demo ? 0 : no_spec_arg(&one, f, v, err, sizeof err);
+            if (r < 0)
+                return usage_error(err);
+            if (r == 0) {
+                snprintf(err, sizeof err, "unknown option '%s'", f);
+                return usage_error(err);
+            }
+            gave_problem = 1;
+        }
+        i++;
+    }
+    if (suite && gave_problem)
+        return usage_error("give either --suite or problem options, not both");
+    no_spec specs[NO_SUITE_MAX];
+    int n = 1;
+    if (suite) {
+        n = no_suite_specs(suite, specs);
+        if (n < 0) {
+            snprintf(err, sizeof err, "unknown suite '%s' (known: %s)", suite, no_suite_names());
+            return usage_error(err);
+        }
+    } else {
+        specs[0] = one;
+    }
+    for (int i = 0; i < n; i++)
+        if (no_spec_validate(&specs[i], NO_REQ_NONE, err, sizeof err))
+            return usage_error(err);
+
+    int passed = 0, rows = 0, rows_passed = 0;
+    clock_t t0 = clock();
+    for (int i = 0; i < n; i++) {
+        no_problem p;
+        no_cmp_report rep;
+        if (no_problem_generate(&p, &specs[i], err, sizeof err))
+            return usage_error(err);
+        int rc = no_compare_problem(&p, prec, &rep, err, sizeof err);
+        no_problem_free(&p);
+        if (rc) {
+            fprintf(stderr, "nodeoracle: %s\n", err);
+            return EXIT_USAGE;
+        }
+        if (!quiet || !rep.pass)
+            no_report_print(stdout, &rep, i + 1, n);
+        else
+            fprintf(stderr, "[%d/%d] pass\n", i + 1, n);
+        fflush(stdout);
+        passed += rep.pass;
+        rows += rep.nrows;
+        for (int r = 0; r < rep.nrows; r++)
+            rows_passed += rep.rows[r].verdict == NO_VERDICT_PASS;
+    }
+    printf("\nnodeoracle: %d of %d problems passed (%d of %d arrays) in %.1f s CPU\n", passed, n,
+           rows_passed, rows, (double)(clock() - t0) / CLOCKS_PER_SEC);
+    return passed == n ? EXIT_PASS : EXIT_MISMATCH;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage_error("missing command");
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        if (argc > 2 && !strcmp(argv[2], "compare")) {
+            fputs(help_compare, stdout);
+            fputs(no_spec_args_help, stdout);
+        } else if (argc > 2 && !strcmp(argv[2], "demo")) {
+            fputs(help_demo, stdout);
+        } else if (argc > 2) {
+            return usage_error("no such command");
+        } else {
+            fputs(help_main, stdout);
+        }
+        return EXIT_PASS;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("nodeoracle %s (MPFR %s, GMP %s)\n", NODEORACLE_VERSION, mpfr_get_version(),
+               gmp_version);
+        return EXIT_PASS;
+    }
+    if (!strcmp(cmd, "compare"))
+        return cmd_compare(argc - 2, argv + 2, 0);
+    if (!strcmp(cmd, "demo"))
+        return cmd_compare(argc - 2, argv + 2, 1);
+    char err[128];
+    snprintf(err, sizeof err, "unknown command '%s'", cmd);
+    return usage_error(err);
+}

@@ -1,0 +1,136 @@
+/* spec_args.c - see spec_args.h. */
+#include "spec_args.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char no_spec_args_help[] =
+    "PROBLEM OPTIONS\n"
+    "  --family linear|rff|mlp   residual family v_k (default linear)\n"
+    "  --kernel gaussian|matern  rff kernel (default gaussian)\n"
+    "  --ell X                   gaussian bandwidth (default 1)\n"
+    "  --nu X                    matern smoothness nu > 0 (default 2.5)\n"
+    "  --activation tanh|softplus|relu   mlp activation (default tanh)\n"
+    "  --scheme euler|rk4        integration scheme (default euler)\n"
+    "  --m K                     substeps per layer (default 1)\n"
+    "  --scaling ode|sqrt        step h = 1/L or 1/sqrt(L) (sqrt: euler only)\n"
+    "  --adjoint discrete|continuous   gradient kind (default discrete)\n"
+    "  --N K --d-in K --d-out K --D K --L K   sizes (defaults 8 2 2 4 8)\n"
+    "  --q K                     rff features (rff only; default 16 when rff)\n"
+    "  --M K                     mlp neurons (mlp only; default 8 when mlp)\n"
+    "  --seed K                  generator seed (default 1)\n"
+    "  --param-scale X           scale of the random parameters (default 1)\n";
+
+static int parse_size(const char *v, size_t *out)
+{
+    if (!v || !*v || *v == '-' || *v == '+')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || *end || x > SIZE_MAX)
+        return -1;
+    *out = (size_t)x;
+    return 0;
+}
+
+static int parse_double(const char *v, double *out)
+{
+    if (!v || !*v)
+        return -1;
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || *end || !isfinite(x))
+        return -1;
+    *out = x;
+    return 0;
+}
+
+/* Index of value in names[0..n), or -1. */
+static int pick(const char *value, const char *const *names, int n)
+{
+    for (int i = 0; value && i < n; i++)
+        if (!strcmp(value, names[i]))
+            return i;
+    return -1;
+}
+
+int no_spec_arg(no_spec *s, const char *flag, const char *value, char *err, size_t len)
+{
+    static const char *const fam[] = {"linear", "rff", "mlp"};
+    static const char *const ker[] = {"gaussian", "matern"};
+    static const char *const act[] = {"tanh", "softplus", "relu"};
+    static const char *const sch[] = {"euler", "rk4"};
+    static const char *const scl[] = {"ode", "sqrt"};
+    static const char *const adj[] = {"discrete", "continuous"};
+    struct {
+        const char *flag;
+        const char *const *names;
+        int n;
+        int *target;
+    } enums[] = {
+        {"--family", fam, 3, (int *)&s->family},     {"--kernel", ker, 2, (int *)&s->kernel},
+        {"--activation", act, 3, (int *)&s->activation}, {"--scheme", sch, 2, (int *)&s->scheme},
+        {"--scaling", scl, 2, (int *)&s->scaling},   {"--adjoint", adj, 2, (int *)&s->adjoint},
+    };
+    for (size_t i = 0; i < sizeof enums / sizeof enums[0]; i++) {
+        if (strcmp(flag, enums[i].flag))
+            continue;
+        int v = pick(value, enums[i].names, enums[i].n);
+        if (v < 0) {
+            snprintf(err, len, "%s: unknown value '%s'", flag, value ? value : "");
+            return -1;
+        }
+        *enums[i].target = v;
+        /* Choosing a family gives its width a default so that --family rff works alone. */
+        if (!strcmp(flag, "--family")) {
+            s->q = v == NO_FAMILY_RFF ? (s->q ? s->q : 16) : 0;
+            s->M = v == NO_FAMILY_MLP ? (s->M ? s->M : 8) : 0;
+        }
+        return 1;
+    }
+    struct {
+        const char *flag;
+        size_t *target;
+    } sizes[] = {{"--N", &s->N}, {"--d-in", &s->d_in}, {"--d-out", &s->d_out}, {"--D", &s->D},
+                 {"--L", &s->L}, {"--q", &s->q},       {"--M", &s->M},         {"--m", &s->m}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        if (strcmp(flag, sizes[i].flag))
+            continue;
+        if (parse_size(value, sizes[i].target)) {
+            snprintf(err, len, "%s: expected a non-negative integer, got '%s'", flag,
+                     value ? value : "");
+            return -1;
+        }
+        return 1;
+    }
+    struct {
+        const char *flag;
+        double *target;
+    } reals[] = {{"--ell", &s->ell}, {"--nu", &s->nu}, {"--param-scale", &s->param_scale}};
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
+        if (strcmp(flag, reals[i].flag))
+            continue;
+        if (parse_double(value, reals[i].target)) {
+            snprintf(err, len, "%s: expected a finite number, got '%s'", flag, value ? value : "");
+            return -1;
+        }
+        return 1;
+    }
+    if (!strcmp(flag, "--seed")) {
+        size_t seed;
+        if (parse_size(value, &seed)) {
+            snprintf(err, len, "--seed: expected a non-negative integer, got '%s'",
+                     value ? value : "");
+            return -1;
+        }
+        s->seed = (uint64_t)seed;
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,76 @@
+/* suite.c - see suite.h. */
+#include "suite.h"
+
+#include <string.h>
+
+/* The six field variants every suite draws from. */
+static void variant(no_spec *s, int v)
+{
+    s->q = 0;
+    s->M = 0;
+    switch (v) {
+    case 0:
+        s->family = NO_FAMILY_LINEAR;
+        break;
+    case 1:
+        s->family = NO_FAMILY_RFF, s->kernel = NO_KERNEL_GAUSSIAN, s->ell = 1.0, s->q = 16;
+        break;
+    case 2:
+        s->family = NO_FAMILY_RFF, s->kernel = NO_KERNEL_MATERN, s->nu = 2.5, s->q = 16;
+        break;
+    default:
+        s->family = NO_FAMILY_MLP, s->M = 8;
+        s->activation = v == 3 ? NO_ACT_TANH : v == 4 ? NO_ACT_SOFTPLUS : NO_ACT_RELU;
+        break;
+    }
+}
+
+static void small(no_spec *s, uint64_t seed)
+{
+    no_spec_default(s);
+    s->N = 12;
+    s->d_in = 2;
+    s->d_out = 2;
+    s->D = 4;
+    s->L = 8;
+    s->m = 2;
+    s->seed = seed;
+}
+
+int no_suite_specs(const char *name, no_spec out[NO_SUITE_MAX])
+{
+    int n = 0;
+    if (!strcmp(name, "smoke")) {
+        for (int v = 0; v < 6; v += 2) {
+            small(&out[n], 100 + (uint64_t)v);
+            variant(&out[n++], v == 4 ? 3 : v == 2 ? 1 : 0);
+        }
+        return n;
+    }
+    if (!strcmp(name, "default")) {
+        for (int v = 0; v < 6; v++)
+            for (int sc = 0; sc < 2; sc++)
+                for (int adj = 0; adj < 2; adj++) {
+                    no_spec *s = &out[n++];
+                    small(s, 1 + (uint64_t)n);
+                    variant(s, v);
+                    s->scheme = sc ? NO_SCHEME_RK4 : NO_SCHEME_EULER;
+                    s->adjoint = adj ? NO_ADJOINT_CONTINUOUS : NO_ADJOINT_DISCRETE;
+                }
+        /* The sqrt (SDE) scaling, Euler only, with m = 1: the classic ResNet. */
+        for (int v = 0; v < 6; v += 3) {
+            no_spec *s = &out[n++];
+            small(s, 1 + (uint64_t)n);
+            variant(s, v);
+            s->scaling = NO_SCALING_SQRT;
+            s->m = 1;
+        }
+        return n;
+    }
+    return -1;
+}
+
+const char *no_suite_names(void)
+{
+    return "smoke default";
+}

@@ -1,0 +1,19 @@
+/* suite.h - named sets of problems (the docs list what each covers).
+ *   smoke    one problem per family (euler, discrete), seconds.
+ *   default  every family (linear; rff gaussian and matern; mlp tanh, softplus,
+ *            relu) x scheme (euler, rk4) x adjoint kind (discrete, continuous),
+ *            m = 2, plus sqrt scaling; small sizes (N=12, D=4, L=8, q=16, M=8). */
+#ifndef NO_SUITE_H
+#define NO_SUITE_H
+
+#include "problem.h"
+
+#define NO_SUITE_MAX 64
+
+/* Fill out with the suite's specs; returns their count, or -1 if unknown. */
+int no_suite_specs(const char *name, no_spec out[NO_SUITE_MAX]);
+
+/* Space-separated names of the suites, for help and errors. */
+const char *no_suite_names(void);
+
+#endif

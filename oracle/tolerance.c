@@ -1,0 +1,123 @@
+/* tolerance.c - see tolerance.h and proofs-notes/tolerance.md. */
+#include "tolerance.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tableau.h"
+
+static double act_deriv(no_activation a, double x)
+{
+    switch (a) {
+    case NO_ACT_TANH: {
+        double t = tanh(x);
+        return 1.0 - t * t;
+    }
+    case NO_ACT_SOFTPLUS:
+        return 1.0 / (1.0 + exp(-x));
+    default:
+        return x > 0 ? 1.0 : 0.0;
+    }
+}
+
+/* |Dv_k(z)|_F, the Jacobian assembled explicitly (D x D): a model quantity,
+ * so plain double arithmetic is enough. */
+double no_tol_jacobian_fro(const no_problem *p, size_t k, const double *z)
+{
+    const no_spec *s = &p->spec;
+    size_t D = s->D;
+    if (s->family == NO_FAMILY_LINEAR) {
+        double acc = 0;
+        const double *W = p->W + k * D * D;
+        for (size_t e = 0; e < D * D; e++)
+            acc += W[e] * W[e];
+        return sqrt(acc);
+    }
+    double *J = calloc(D * D, sizeof *J);
+    if (!J)
+        return INFINITY;
+    if (s->family == NO_FAMILY_RFF) {
+        /* Dv = W diag(-sqrt(2/q) sin(Omega z + beta)) Omega */
+        const double *W = p->W + k * D * s->q, c = sqrt(2.0 / (double)s->q);
+        for (size_t r = 0; r < s->q; r++) {
+            double pre = p->beta[r];
+            for (size_t j = 0; j < D; j++)
+                pre += p->Omega[r * D + j] * z[j];
+            double g = -c * sin(pre);
+            for (size_t i = 0; i < D; i++)
+                for (size_t j = 0; j < D; j++)
+                    J[i * D + j] += W[i * s->q + r] * g * p->Omega[r * D + j];
+        }
+    } else {
+        /* Dv = (1/M) sum_j sigma'(u_j.z + b_j) a_j u_j^T */
+        const double *a = p->a + k * s->M * D, *u = p->u + k * s->M * D, *b = p->b + k * s->M;
+        for (size_t m = 0; m < s->M; m++) {
+            double pre = b[m];
+            for (size_t j = 0; j < D; j++)
+                pre += u[m * D + j] * z[j];
+            double g = act_deriv(s->activation, pre) / (double)s->M;
+            for (size_t i = 0; i < D; i++)
+                for (size_t j = 0; j < D; j++)
+                    J[i * D + j] += a[m * D + i] * g * u[m * D + j];
+        }
+    }
+    double acc = 0;
+    for (size_t e = 0; e < D * D; e++)
+        acc += J[e] * J[e];
+    free(J);
+    return sqrt(acc);
+}
+
+static double fro(const double *v, size_t n)
+{
+    double acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc += v[i] * v[i];
+    return sqrt(acc);
+}
+
+int no_tol_model_init(no_tol_model *t, const no_problem *p, const no_arrays *ref, double u)
+{
+    const no_spec *s = &p->spec;
+    const no_array *states = no_arrays_get(ref, "states"), *out = no_arrays_get(ref, "output");
+    if (!states || !out)
+        return -1;
+    memset(t, 0, sizeof *t);
+    t->u = u;
+    t->c = 4.0;
+    size_t width = s->family == NO_FAMILY_RFF ? s->q : s->family == NO_FAMILY_MLP ? s->M : s->D;
+    double n_w = (double)(width + s->D);
+    double S = (double)s->L * (double)s->m * (double)no_tableau_of(s->scheme)->stages;
+    t->work_fwd = n_w + S;
+    t->work_bwd = n_w + S + (double)s->N;
+    double h = no_spec_step(s), lam = 0;
+    for (size_t k = 0; k < s->L; k++) {
+        double mx = 0;
+        for (size_t i = 0; i < s->N; i++) {
+            double j = no_tol_jacobian_fro(p, k, states->v + (k * s->N + i) * s->D);
+            mx = j > mx ? j : mx;
+        }
+        lam += h * mx;
+    }
+    t->lambda = lam;
+    double *r = malloc(out->n * sizeof *r);
+    if (!r)
+        return -1;
+    for (size_t e = 0; e < out->n; e++)
+        r[e] = out->v[e] - p->Y[e];
+    double nr = fro(r, out->n), ny = fro(out->v, out->n);
+    free(r);
+    t->kappa_r = nr > 0 ? fmax(1.0, ny / nr) : INFINITY;
+    return 0;
+}
+
+double no_tol_for(const no_tol_model *t, const char *array)
+{
+    int forward = !strcmp(array, "states") || !strcmp(array, "output");
+    if (forward)
+        return t->c * t->u * t->work_fwd * exp(t->lambda);
+    if (!strcmp(array, "loss"))
+        return t->c * t->u * t->work_bwd * exp(t->lambda) * t->kappa_r;
+    return t->c * t->u * t->work_bwd * exp(2.0 * t->lambda) * t->kappa_r;
+}
