@@ -1,0 +1,55 @@
+/* test_util.h - what the Criterion tests share: the variants of a problem
+ * every test loops over, and the Arb-style iteration multiplier. */
+#ifndef NO_TEST_UTIL_H
+#define NO_TEST_UTIL_H
+
+#include <stdlib.h>
+
+#include "problem.h"
+
+/* The six field variants: linear, rff gaussian, rff matern-5/2, mlp tanh,
+ * mlp softplus, mlp relu. */
+#define NO_TEST_VARIANTS 6
+
+static inline const char *no_test_variant_name(int v)
+{
+    static const char *const n[] = {"linear", "rff-gaussian", "rff-matern",
+                                    "mlp-tanh", "mlp-softplus", "mlp-relu"};
+    return n[v];
+}
+
+/* A small problem of variant v (sizes chosen for MPFR speed). */
+static inline void no_test_spec(no_spec *s, int v, no_scheme_id scheme, size_t m, uint64_t seed)
+{
+    no_spec_default(s);
+    s->N = 3;
+    s->d_in = 2;
+    s->d_out = 2;
+    s->D = 3;
+    s->L = 3;
+    s->m = m;
+    s->scheme = scheme;
+    s->seed = seed;
+    if (v == 0) {
+        s->family = NO_FAMILY_LINEAR;
+    } else if (v <= 2) {
+        s->family = NO_FAMILY_RFF;
+        s->q = 5;
+        s->kernel = v == 1 ? NO_KERNEL_GAUSSIAN : NO_KERNEL_MATERN;
+        s->nu = 2.5;
+    } else {
+        s->family = NO_FAMILY_MLP;
+        s->M = 4;
+        s->activation = v == 3 ? NO_ACT_TANH : v == 4 ? NO_ACT_SOFTPLUS : NO_ACT_RELU;
+    }
+}
+
+/* Property tests run NO_TEST_ITERS times more random problems (default 1). */
+static inline int no_test_iters(void)
+{
+    const char *e = getenv("NO_TEST_ITERS");
+    int k = e ? atoi(e) : 1;
+    return k < 1 ? 1 : k;
+}
+
+#endif
