@@ -32,6 +32,11 @@ typedef struct {
     mpfr_t *v;
 } ref_array;
 
+/* A zero-filled array of that shape at precision prec (0, or -1: no memory). */
+int ref_array_init(ref_array *a, const char *name, int ndim, const size_t *shape,
+                   mpfr_prec_t prec);
+void ref_array_clear(ref_array *a);
+
 typedef struct {
     int count;
     mpfr_prec_t prec;

@@ -41,7 +41,11 @@ int ref_field_ws_init(ref_field_ws *ws, const ref_model *m)
     ws->act = vec_init(ws->width, m->prec);
     ws->dact = vec_init(ws->width, m->prec);
     ws->t = vec_init(ws->width, m->prec);
+    /* Pointer scratch serves the field's dot products (length D or width) and
+     * the scheme's stage combinations (up to stages + 1 terms, ref_scheme.c). */
     size_t np = ws->width > s->D ? ws->width : s->D;
+    if (np < NO_MAX_STAGES + 2)
+        np = NO_MAX_STAGES + 2;
     ws->px = malloc(np * sizeof(mpfr_ptr));
     ws->py = malloc(np * sizeof(mpfr_ptr));
     mpfr_inits2(m->prec, ws->c, ws->tmp, (mpfr_ptr)0);

@@ -11,11 +11,8 @@
 #include "ref.h"
 #include "tableau.h"
 
-int ref_array_init(ref_array *a, const char *name, int ndim, const size_t *shape,
-                   mpfr_prec_t prec);
 int ref_array_from_double(ref_array *a, const char *name, int ndim, const size_t *shape,
                           const double *src, mpfr_prec_t prec);
-void ref_array_clear(ref_array *a);
 
 /* Correctly rounded dot product of two strided vectors (mpfr_dot). */
 void ref_dot(mpfr_t rop, mpfr_t *x, size_t sx, mpfr_t *y, size_t sy, size_t n,
