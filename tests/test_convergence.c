@@ -129,8 +129,11 @@ Test(convergence_order_adjoint_gap, euler)
     gap_order(NO_SCHEME_EULER, ms, 4);
 }
 
+/* From m = 4: at m = 2 the tau^5 term still bends the rk4 gap.  Measured
+ * fits: over m = 2..16, 4.16 (rff-gaussian) and 4.17 (mlp-tanh); over
+ * m = 4..32, 4.08 and 4.09, approaching 4 as the range moves out. */
 Test(convergence_order_adjoint_gap, rk4)
 {
-    const size_t ms[] = {2, 4, 8, 16};
+    const size_t ms[] = {4, 8, 16, 32};
     gap_order(NO_SCHEME_RK4, ms, 4);
 }

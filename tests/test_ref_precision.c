@@ -85,6 +85,7 @@ Test(ref_precision_pairs, two_precisions_agree_within_model)
                                            : mpfr_get_d(dmax, MPFR_RNDU) /
                                                  mpfr_get_d(xmax, MPFR_RNDN);
             double tl = no_tol_for(&tol, r1.a[a].name);
+            cr_log_info("%s %ld/%ld %s: rel %.3e tol %.3e", desc, p1, p2, r1.a[a].name, rel, tl);
             cr_expect_leq(rel, tl, "%s at %ld vs %ld bits: %s differs by %.3e > %.3e", desc, p1,
                           p2, r1.a[a].name, rel, tl);
             mpfr_clears(diff, dmax, xmax, (mpfr_ptr)0);
@@ -115,15 +116,19 @@ Test(ref_precision_pairs, claimed_bits_never_exceed_truth)
         run_at(&pb, p, &lo);
         run_at(&pb, 4 * p, &truth);
         size_t claims = 0;
+        double margin = INFINITY;
         for (int a = 0; a < lo.count; a++)
             for (size_t e = 0; e < lo.a[a].n; e++, claims++) {
                 double claimed = bits.a[a].v[e];
                 double actual = raw_bits(lo.a[a].v[e], truth.a[a].v[e], p);
+                margin = fmin(margin, actual - claimed);
                 cr_expect_leq(claimed, actual,
                               "%s at %ld bits: %s[%zu] claims %.0f correct bits, has %.2f", desc,
                               p, lo.a[a].name, e, claimed, actual);
             }
         cr_assert_gt(claims, 0);
+        cr_log_info("%s at %ld bits: %zu claims, smallest margin %.2f bits", desc, p, claims,
+                    margin);
         no_arrays_free(&vals);
         no_arrays_free(&bits);
         ref_result_clear(&lo);
