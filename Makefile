@@ -16,8 +16,10 @@ BUILD    ?= build
 OPT      ?= -O2
 # -ffp-contract=off: no FMA contraction, so doubles (generator, fast/) give the
 # same bits on every platform; -std=c11 for ISO C.
+# CFLAGS is the user's (optimisation, instrumentation); NO_CFLAGS is the
+# project's and always applies, even when CFLAGS is given on the command line.
 CFLAGS   ?= $(OPT) -g
-CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -ffp-contract=off \
+NO_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -ffp-contract=off \
             -Iproblem -Iref -Ifast -Ioracle
 LDLIBS   += -lmpfr -lgmp -lm
 TESTLIBS  = -lcriterion
@@ -53,19 +55,19 @@ deps:
 
 $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(NO_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libnodeoracle.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BIN): $(BUILD)/oracle/main.o $(BUILD)/libnodeoracle.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(NO_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(TBIN): $(TEST_OBJ) $(BUILD)/libnodeoracle.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(TESTLIBS) $(LDLIBS)
+	$(CC) $(NO_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(TESTLIBS) $(LDLIBS)
 
 $(BBIN): $(BUILD)/bench/bench.o $(BUILD)/libnodeoracle.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+	$(CC) $(NO_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
 demo: deps
 	@$(MAKE) --no-print-directory $(BIN)
