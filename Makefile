@@ -85,6 +85,7 @@ coverage: deps
 	./build-cov/test_nodeoracle -j2 >/dev/null
 	gcovr -r . --object-directory build-cov --filter problem/ --filter ref/ --filter fast/ \
 	  --filter oracle/ --print-summary | tail -n 25
+	@echo "coverage goal: >= 90% of lines (the lines: figure above)"
 
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build-san \

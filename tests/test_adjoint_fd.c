@@ -68,7 +68,7 @@ static void check_variant(int v, no_scheme_id scheme)
     cr_assert_eq(ref_model_init(&m, &p, FD_PREC, err, sizeof err), 0, "%s", err);
     cr_assert_eq(ref_run(&m, &r, err, sizeof err), 0, "%s", err);
     for (int a = 0; a < m.nparams; a++) {
-        char name[NO_NAME_LEN];
+        char name[NO_NAME_LEN + 8]; /* "grad_" + a parameter name */
         snprintf(name, sizeof name, "grad_%s", m.param[a].name);
         double dig = agreement_digits(&m, &m.param[a], ref_result_get(&r, name));
         cr_log_info("%s %s %s: %.1f digits", no_test_variant_name(v), no_scheme_name(scheme),
