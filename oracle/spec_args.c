@@ -1,6 +1,7 @@
 /* spec_args.c - see spec_args.h. */
 #include "spec_args.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -27,7 +28,7 @@ const char no_spec_args_help[] =
 
 static int parse_size(const char *v, size_t *out)
 {
-    if (!v || !*v || *v == '-' || *v == '+')
+    if (!v || !isdigit((unsigned char)*v)) /* strtoull would skip spaces and take a sign */
         return -1;
     char *end;
     errno = 0;
