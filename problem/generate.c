@@ -5,7 +5,9 @@
  *   A (D x d_in) A[r][c] = [r mod d_in == c] / sqrt(n_c), n_c = #{r : r mod d_in == c}:
  *                the "[I; I; ...]/sqrt(D/d_in)" lifting of SPEC 1, with orthonormal
  *                columns (A^T A = I) even when d_in does not divide D.  Identity if D = d_in.
- *   B (d_out x D) B[o][r] = [r mod d_out == o] / sqrt(n_o): orthonormal rows.
+ *   B (d_out x D) B[o][r] = [r mod d_out == o] / sqrt(n_o): orthonormal rows when
+ *                d_out <= D; rows d_out > D are zero (a read-out wider than the
+ *                state cannot have orthonormal rows; such problems stay valid).
  *   Omega (q x D) gaussian: N(0, I / ell^2) rows; matern: multivariate Student-t rows
  *                with 2 nu degrees of freedom and unit scale, w = g sqrt(2 nu / chi2_{2 nu}),
  *                one chi-square per row (SPEC 2).

@@ -53,6 +53,8 @@ double no_rng_uniform_open0(no_rng *r)
 uint64_t no_rng_below(no_rng *r, uint64_t n)
 {
     /* Rejection from the top of the range: unbiased, platform independent. */
+    if (n == 0)
+        return 0;
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     uint64_t x;
     do

@@ -40,6 +40,6 @@ double no_rng_uniform_open0(no_rng *r);    /* (0, 1] */
 double no_rng_normal(no_rng *r);           /* N(0, 1) */
 double no_rng_gamma(no_rng *r, double shape); /* Gamma(shape, 1), shape > 0 */
 double no_rng_chisq(no_rng *r, double dof);   /* 2 * Gamma(dof/2) */
-uint64_t no_rng_below(no_rng *r, uint64_t n);  /* uniform in [0, n), unbiased */
+uint64_t no_rng_below(no_rng *r, uint64_t n);  /* uniform in [0, n), unbiased; 0 if n == 0 */
 
 #endif
