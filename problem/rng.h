@@ -2,10 +2,11 @@
  *
  * splitmix64 seeds a xoshiro256** stream per (seed, stream id); uniforms take
  * the top 53 bits; normals come from Box-Muller and Student-t rows from a
- * chi-square (Marsaglia-Tsang gamma).  Every transcendental (log, sqrt of a
- * non-square, sin, cos, pow) is evaluated by MPFR with correct rounding, and
- * the remaining double arithmetic is plain IEEE-754 (+,-,*,/, sqrt) with no
- * contraction, so the same seed gives the same bits on every platform.
+ * chi-square (Marsaglia-Tsang gamma).  Every transcendental (log, sin, cos,
+ * pow) is evaluated by MPFR with correct rounding (Box-Muller at 64 bits, then
+ * rounded to double: deterministic, not the correctly rounded normal), and the
+ * remaining double arithmetic is IEEE-754 +,-,*,/ and sqrt, correctly rounded,
+ * with no contraction, so the same seed gives the same bits on every platform.
  */
 #ifndef NO_RNG_H
 #define NO_RNG_H
