@@ -58,7 +58,7 @@ $(BUILD)/%.o: %.c $(HEADERS)
 	$(CC) $(NO_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libnodeoracle.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(BIN): $(BUILD)/oracle/main.o $(BUILD)/libnodeoracle.a
 	$(CC) $(NO_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)

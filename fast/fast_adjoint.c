@@ -1,5 +1,11 @@
-/* fast_adjoint.c - the discrete adjoint (conventions.md, "Discrete adjoint"):
- * backpropagation through every substep, the exact gradient of the computed loss. */
+/* fast_adjoint.c - the backward pass over layers and substeps, of either kind:
+ *   discrete   (conventions.md, "Discrete adjoint"): backpropagation through
+ *              the substep started at the stored state z_n, the exact gradient
+ *              of the computed loss;
+ *   continuous (conventions.md, "Continuous adjoint"): one backward substep of
+ *              the adjoint ODE with the forward tableau, re-anchored at the
+ *              stored end state z_{n+1}, never a backward-integrated one.
+ * The two differ only in the substep map, so they share this driver. */
 #include <string.h>
 
 #include "fast_ws.h"
@@ -9,13 +15,18 @@ void fast_adjoint_run(fast_ws *ws, no_arrays *out)
     const no_spec *s = &ws->spec;
     size_t nd = s->N * s->D;
     double *adj = no_arrays_find(out, "adjoint")->v;
+    int continuous = s->adjoint == NO_ADJOINT_CONTINUOUS;
 
     memcpy(adj + s->L * nd, ws->p, nd * sizeof(double));
     for (size_t k = s->L; k-- > 0;) {
         for (size_t n = s->m; n-- > 0;) {
             size_t t = k * s->m + n;
-            fast_scheme_adjoint_step(&ws->scheme, k, ws->tau, fast_ws_state(ws, t), ws->p,
-                                     ws->pnext);
+            if (continuous)
+                fast_scheme_continuous_step(&ws->scheme, k, ws->tau, fast_ws_state(ws, t + 1),
+                                            ws->p, ws->pnext);
+            else
+                fast_scheme_adjoint_step(&ws->scheme, k, ws->tau, fast_ws_state(ws, t), ws->p,
+                                         ws->pnext);
             double *tmp = ws->p;
             ws->p = ws->pnext;
             ws->pnext = tmp;

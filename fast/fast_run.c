@@ -7,16 +7,6 @@
 
 #include "fast_ws.h"
 
-static int fail(char *err, size_t len, const char *fmt, ...)
-{
-    if (err && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, len, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* a * b * c with overflow detection (0 on overflow). */
 static size_t mul3(size_t a, size_t b, size_t c)
@@ -113,7 +103,7 @@ static int check_spec(const no_spec *w, const no_spec *s, char *err, size_t len)
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (f[i].ws != f[i].pb)
-            return fail(err, len, "fast: workspace spec has %s = %zu but the problem has %zu",
+            return no_errorf(err, len, "fast: workspace spec has %s = %zu but the problem has %zu",
                         f[i].name, f[i].ws, f[i].pb);
     return 0;
 }
@@ -132,7 +122,7 @@ static int check_outputs(no_arrays *out, const no_spec *s, char *err, size_t len
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         no_array *a = no_arrays_find(out, f[i].name);
         if (!a || a->n != f[i].n)
-            return fail(err, len, "fast: output array '%s' missing or of the wrong size",
+            return no_errorf(err, len, "fast: output array '%s' missing or of the wrong size",
                         f[i].name);
     }
     no_param_info pi[NO_MAX_PARAMS];
@@ -143,7 +133,7 @@ static int check_outputs(no_arrays *out, const no_spec *s, char *err, size_t len
             snprintf(name, sizeof name, "%s_%s", kind ? "mgrad" : "grad", pi[i].name);
             no_array *a = no_arrays_find(out, name);
             if (!a || a->n != pi[i].n)
-                return fail(err, len, "fast: output array '%s' missing or of the wrong size",
+                return no_errorf(err, len, "fast: output array '%s' missing or of the wrong size",
                             name);
         }
     return 0;
@@ -152,7 +142,7 @@ static int check_outputs(no_arrays *out, const no_spec *s, char *err, size_t len
 int fast_run_ws(fast_ws *ws, const no_problem *p, no_arrays *out, char *err, size_t len)
 {
     if (!ws || !p || !out)
-        return fail(err, len, "fast: null workspace, problem or output");
+        return no_errorf(err, len, "fast: null workspace, problem or output");
     if (no_spec_validate(&p->spec, 0, err, len))
         return -1;
     if (check_spec(&ws->spec, &p->spec, err, len) || check_outputs(out, &p->spec, err, len))
@@ -173,10 +163,7 @@ int fast_run_ws(fast_ws *ws, const no_problem *p, no_arrays *out, char *err, siz
     }
 
     fast_forward_run(ws, p, out);
-    if (s->adjoint == NO_ADJOINT_CONTINUOUS)
-        fast_adjoint_continuous_run(ws, out);
-    else
-        fast_adjoint_run(ws, out);
+    fast_adjoint_run(ws, out); /* of the spec's kind */
 
     /* SPEC 3: mgrad = grad / h (linear, rff), grad * M / h (mlp). */
     double factor = no_metric_factor(s);
@@ -194,15 +181,15 @@ int fast_run_ws(fast_ws *ws, const no_problem *p, no_arrays *out, char *err, siz
 int fast_run(const no_problem *p, no_arrays *out, char *err, size_t len)
 {
     if (!p || !out)
-        return fail(err, len, "fast: null problem or output");
+        return no_errorf(err, len, "fast: null problem or output");
     if (no_spec_validate(&p->spec, 0, err, len))
         return -1;
     fast_ws *ws = fast_ws_alloc(&p->spec);
     if (!ws)
-        return fail(err, len, "fast: out of memory for the workspace");
+        return no_errorf(err, len, "fast: out of memory for the workspace");
     if (no_outputs_init(out, &p->spec)) {
         fast_ws_free(ws);
-        return fail(err, len, "fast: out of memory for the outputs");
+        return no_errorf(err, len, "fast: out of memory for the outputs");
     }
     int rc = fast_run_ws(ws, p, out, err, len);
     if (rc)
@@ -214,12 +201,12 @@ int fast_run(const no_problem *p, no_arrays *out, char *err, size_t len)
 int fast_flow(const no_problem *p, double *Z, int reverse, char *err, size_t len)
 {
     if (!p || !Z)
-        return fail(err, len, "fast: null problem or state");
+        return no_errorf(err, len, "fast: null problem or state");
     if (no_spec_validate(&p->spec, 0, err, len))
         return -1;
     fast_ws *ws = fast_ws_alloc(&p->spec);
     if (!ws)
-        return fail(err, len, "fast: out of memory for the workspace");
+        return no_errorf(err, len, "fast: out of memory for the workspace");
     const no_spec *s = &p->spec;
     size_t nd = s->N * s->D;
     ws->ctx.p = p;

@@ -2,8 +2,8 @@
  * discrete adjoint, and one backward substep of the continuous adjoint.
  *
  * Driven only by the Butcher tableau (problem/tableau.h) and the family table
- * (fast_field.h): the drivers in fast_forward.c, fast_adjoint.c and
- * fast_adjoint_continuous.c never know which scheme or family they run.
+ * (fast_field.h): the drivers in fast_forward.c and fast_adjoint.c never
+ * know which scheme or family they run.
  * States are n x D row-major matrices (one point per row).
  */
 #ifndef FAST_SCHEME_H

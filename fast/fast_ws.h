@@ -1,5 +1,5 @@
 /* fast_ws.h - internal: the workspace shared by the forward and adjoint
- * drivers (fast_forward.c, fast_adjoint.c, fast_adjoint_continuous.c).
+ * drivers (fast_forward.c, fast_adjoint.c).
  *
  * Everything a run needs is carved from one allocation made by fast_ws_alloc,
  * so the layer and substep loops never allocate. */
@@ -33,10 +33,8 @@ static inline double *fast_ws_state(fast_ws *ws, size_t t)
  * loss, and ws->p = p_L. */
 void fast_forward_run(fast_ws *ws, const no_problem *p, no_arrays *out);
 
-/* Discrete adjoint (fast_adjoint.c) from ws->p = p_L: out's adjoint and grad_*. */
+/* Adjoint of the spec's kind, discrete or continuous (fast_adjoint.c), from
+ * ws->p = p_L: out's adjoint and grad_*. */
 void fast_adjoint_run(fast_ws *ws, no_arrays *out);
-
-/* Continuous adjoint (fast_adjoint_continuous.c), same inputs and outputs. */
-void fast_adjoint_continuous_run(fast_ws *ws, no_arrays *out);
 
 #endif

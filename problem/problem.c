@@ -36,7 +36,7 @@ int no_mul_size(size_t a, size_t b, size_t *out)
     return 0;
 }
 
-static int fail(char *err, size_t len, const char *fmt, ...)
+int no_errorf(char *err, size_t len, const char *fmt, ...)
 {
     if (err && len) {
         va_list ap;
@@ -64,73 +64,73 @@ int no_spec_validate(const no_spec *s, unsigned req, char *err, size_t len)
     } dims[] = {{"N", s->N}, {"d_in", s->d_in}, {"d_out", s->d_out}, {"D", s->D}, {"L", s->L}};
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
         if (dims[i].v == 0)
-            return fail(err, len, "%s must be at least 1", dims[i].name);
+            return no_errorf(err, len, "%s must be at least 1", dims[i].name);
         if (dims[i].v > NO_MAX_DIM)
-            return fail(err, len, "%s = %zu exceeds the limit %zu", dims[i].name, dims[i].v,
+            return no_errorf(err, len, "%s = %zu exceeds the limit %zu", dims[i].name, dims[i].v,
                         NO_MAX_DIM);
     }
     if (s->m == 0)
-        return fail(err, len, "substeps m must be at least 1");
+        return no_errorf(err, len, "substeps m must be at least 1");
     if (s->m > NO_MAX_SUBSTEPS)
-        return fail(err, len, "substeps m = %zu exceeds the limit %zu", s->m, NO_MAX_SUBSTEPS);
+        return no_errorf(err, len, "substeps m = %zu exceeds the limit %zu", s->m, NO_MAX_SUBSTEPS);
     if (s->D < s->d_in)
-        return fail(err, len, "D = %zu must be >= d_in = %zu (the lifting A embeds the data)",
+        return no_errorf(err, len, "D = %zu must be >= d_in = %zu (the lifting A embeds the data)",
                     s->D, s->d_in);
     if ((unsigned)s->family > NO_FAMILY_MLP)
-        return fail(err, len, "unknown family");
+        return no_errorf(err, len, "unknown family");
     if ((unsigned)s->scheme > NO_SCHEME_RK4)
-        return fail(err, len, "unknown scheme");
+        return no_errorf(err, len, "unknown scheme");
     if ((unsigned)s->scaling > NO_SCALING_SQRT)
-        return fail(err, len, "unknown scaling");
+        return no_errorf(err, len, "unknown scaling");
     if ((unsigned)s->adjoint > NO_ADJOINT_CONTINUOUS)
-        return fail(err, len, "unknown adjoint kind");
+        return no_errorf(err, len, "unknown adjoint kind");
     if (s->scaling == NO_SCALING_SQRT && s->scheme != NO_SCHEME_EULER)
-        return fail(err, len, "scaling sqrt is only defined for the euler scheme (SPEC 1)");
+        return no_errorf(err, len, "scaling sqrt is only defined for the euler scheme (SPEC 1)");
     if (!isfinite(s->param_scale) || s->param_scale < 0 || s->param_scale > 1e6)
-        return fail(err, len, "param_scale must be finite, >= 0 and <= 1e6");
+        return no_errorf(err, len, "param_scale must be finite, >= 0 and <= 1e6");
 
     if (s->family == NO_FAMILY_RFF) {
         if (s->q == 0)
-            return fail(err, len, "family rff needs q >= 1 features");
+            return no_errorf(err, len, "family rff needs q >= 1 features");
         if (s->q > NO_MAX_DIM)
-            return fail(err, len, "q = %zu exceeds the limit %zu", s->q, NO_MAX_DIM);
+            return no_errorf(err, len, "q = %zu exceeds the limit %zu", s->q, NO_MAX_DIM);
         if ((unsigned)s->kernel > NO_KERNEL_MATERN)
-            return fail(err, len, "unknown kernel");
+            return no_errorf(err, len, "unknown kernel");
         if (s->kernel == NO_KERNEL_GAUSSIAN && !(isfinite(s->ell) && s->ell > 0 && s->ell <= 1e6))
-            return fail(err, len, "gaussian bandwidth ell must be finite and in (0, 1e6]");
+            return no_errorf(err, len, "gaussian bandwidth ell must be finite and in (0, 1e6]");
         if (s->kernel == NO_KERNEL_MATERN) {
             if (!(isfinite(s->nu) && s->nu > 0 && s->nu <= 1e6))
-                return fail(err, len, "matern nu must be finite and in (0, 1e6]");
+                return no_errorf(err, len, "matern nu must be finite and in (0, 1e6]");
             if ((req & NO_REQ_KAPPA) && !(s->nu > 2))
-                return fail(err, len,
+                return no_errorf(err, len,
                             "matern nu = %g: the kappa bound needs nu > 2 (finite 4th moment)",
                             s->nu);
         }
     } else if (s->q != 0) {
-        return fail(err, len, "q is only meaningful for family rff (got q = %zu)", s->q);
+        return no_errorf(err, len, "q is only meaningful for family rff (got q = %zu)", s->q);
     }
     if (s->family == NO_FAMILY_MLP) {
         if (s->M == 0)
-            return fail(err, len, "family mlp needs M >= 1 neurons");
+            return no_errorf(err, len, "family mlp needs M >= 1 neurons");
         if (s->M > NO_MAX_DIM)
-            return fail(err, len, "M = %zu exceeds the limit %zu", s->M, NO_MAX_DIM);
+            return no_errorf(err, len, "M = %zu exceeds the limit %zu", s->M, NO_MAX_DIM);
         if ((unsigned)s->activation > NO_ACT_RELU)
-            return fail(err, len, "unknown activation");
+            return no_errorf(err, len, "unknown activation");
         if ((req & NO_REQ_SMOOTH) && s->activation == NO_ACT_RELU)
-            return fail(err, len, "activation relu is not smooth; this check needs a C^2 field");
+            return no_errorf(err, len, "activation relu is not smooth; this check needs a C^2 field");
     } else if (s->M != 0) {
-        return fail(err, len, "M is only meaningful for family mlp (got M = %zu)", s->M);
+        return no_errorf(err, len, "M is only meaningful for family mlp (got M = %zu)", s->M);
     }
 
     /* Every array (and the ref's stored substep states) must have a sane size. */
     size_t width = s->family == NO_FAMILY_RFF ? s->q : s->family == NO_FAMILY_MLP ? s->M : s->D;
     size_t lm;
     if (no_mul_size(s->L, s->m, &lm))
-        return fail(err, len, "L * m overflows");
+        return no_errorf(err, len, "L * m overflows");
     if (!count4(s->N, s->d_in, 1, 1) || !count4(s->N, s->d_out, 1, 1) ||
         !count4(lm + 1, s->N, s->D, 1) || !count4(s->L, s->D, width, 1) ||
         !count4(s->D, width, 1, 1) || !count4(s->N, width, 4, 1))
-        return fail(err, len,
+        return no_errorf(err, len,
                     "problem too large: an array would exceed %zu elements "
                     "(N=%zu D=%zu L=%zu m=%zu width=%zu)",
                     NO_MAX_ELEMENTS, s->N, s->D, s->L, s->m, width);

@@ -119,6 +119,10 @@ const char *no_adjoint_name(no_adjoint a);
 /* One-line human description, e.g. "rff(gaussian ell=1) euler m=1 L=16 ...". */
 void no_spec_describe(const no_spec *s, char *buf, size_t len);
 
+/* Format a one-line error into err (if err and len) and return -1. */
+int no_errorf(char *err, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Overflow-checked product; returns 0 and sets *out, or -1 on overflow. */
 int no_mul_size(size_t a, size_t b, size_t *out);
 

@@ -78,8 +78,9 @@ const ref_array *ref_result_get(const ref_result *res, const char *name);
 int ref_result_to_double(const ref_result *res, no_arrays *out);
 
 /* Certified evaluation: ref_run at prec and at prec + guard (guard =
- * max(32, prec/2)), values = the prec result correctly rounded to double,
- * bits = per element number of correct bits of the prec result (same layout
+ * max(32, prec/2)), values = the (prec + guard) result correctly rounded to
+ * double (at least as accurate as the prec result), bits = per element number
+ * of correct bits of the prec result (same layout
  * as values).  See proofs-notes/precision.md. */
 int ref_certify(const no_problem *p, mpfr_prec_t prec, no_arrays *values, no_arrays *bits,
                 char *err, size_t len);

@@ -56,6 +56,24 @@ void ref_dot(mpfr_t rop, mpfr_t *x, size_t sx, mpfr_t *y, size_t sy, size_t n,
     mpfr_dot(rop, px, py, n, MPFR_RNDN);
 }
 
+mpfr_t *ref_vec_new(size_t n, mpfr_prec_t prec)
+{
+    mpfr_t *v = malloc((n ? n : 1) * sizeof(mpfr_t));
+    if (v)
+        for (size_t i = 0; i < n; i++)
+            mpfr_init2(v[i], prec), mpfr_set_zero(v[i], 1);
+    return v;
+}
+
+void ref_vec_free(mpfr_t *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        mpfr_clear(v[i]);
+    free(v);
+}
+
 void ref_scaled(mpfr_t rop, mpfr_srcptr x, mpfr_srcptr scale)
 {
     if (scale)

@@ -3,24 +3,6 @@
 
 #include "ref_internal.h"
 
-static mpfr_t *vec_init(size_t n, mpfr_prec_t prec)
-{
-    mpfr_t *v = malloc((n ? n : 1) * sizeof(mpfr_t));
-    if (v)
-        for (size_t i = 0; i < n; i++)
-            mpfr_init2(v[i], prec);
-    return v;
-}
-
-static void vec_clear(mpfr_t *v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        mpfr_clear(v[i]);
-    free(v);
-}
-
 size_t ref_layer_param_count(const no_spec *s)
 {
     no_param_info pi[NO_MAX_PARAMS];
@@ -37,10 +19,10 @@ int ref_field_ws_init(ref_field_ws *ws, const ref_model *m)
     ws->m = m;
     ws->k = 0;
     ws->width = s->family == NO_FAMILY_RFF ? s->q : s->family == NO_FAMILY_MLP ? s->M : s->D;
-    ws->pre = vec_init(ws->width, m->prec);
-    ws->act = vec_init(ws->width, m->prec);
-    ws->dact = vec_init(ws->width, m->prec);
-    ws->t = vec_init(ws->width, m->prec);
+    ws->pre = ref_vec_new(ws->width, m->prec);
+    ws->act = ref_vec_new(ws->width, m->prec);
+    ws->dact = ref_vec_new(ws->width, m->prec);
+    ws->t = ref_vec_new(ws->width, m->prec);
     /* Pointer scratch serves the field's dot products (length D or width) and
      * the scheme's stage combinations (up to stages + 1 terms, ref_scheme.c). */
     size_t np = ws->width > s->D ? ws->width : s->D;
@@ -69,10 +51,10 @@ int ref_field_ws_init(ref_field_ws *ws, const ref_model *m)
 
 void ref_field_ws_clear(ref_field_ws *ws)
 {
-    vec_clear(ws->pre, ws->width);
-    vec_clear(ws->act, ws->width);
-    vec_clear(ws->dact, ws->width);
-    vec_clear(ws->t, ws->width);
+    ref_vec_free(ws->pre, ws->width);
+    ref_vec_free(ws->act, ws->width);
+    ref_vec_free(ws->dact, ws->width);
+    ref_vec_free(ws->t, ws->width);
     free(ws->px);
     free(ws->py);
     mpfr_clears(ws->c, ws->tmp, (mpfr_ptr)0);

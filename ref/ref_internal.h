@@ -14,6 +14,10 @@
 int ref_array_from_double(ref_array *a, const char *name, int ndim, const size_t *shape,
                           const double *src, mpfr_prec_t prec);
 
+/* n zero numbers at precision prec (NULL: no memory); freed by ref_vec_free. */
+mpfr_t *ref_vec_new(size_t n, mpfr_prec_t prec);
+void ref_vec_free(mpfr_t *v, size_t n);
+
 /* Correctly rounded dot product of two strided vectors (mpfr_dot). */
 void ref_dot(mpfr_t rop, mpfr_t *x, size_t sx, mpfr_t *y, size_t sy, size_t n,
              mpfr_ptr *px, mpfr_ptr *py);

@@ -8,24 +8,6 @@
 
 #include "ref_internal.h"
 
-static mpfr_t *vec_new(size_t n, mpfr_prec_t prec)
-{
-    mpfr_t *v = malloc((n ? n : 1) * sizeof(mpfr_t));
-    if (v)
-        for (size_t i = 0; i < n; i++)
-            mpfr_init2(v[i], prec), mpfr_set_zero(v[i], 1);
-    return v;
-}
-
-static void vec_free(mpfr_t *v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        mpfr_clear(v[i]);
-    free(v);
-}
-
 static void rational(mpfr_t r, no_rational q)
 {
     mpfr_set_si(r, q.num, MPFR_RNDN);
@@ -63,14 +45,14 @@ int ref_stepper_init(ref_stepper *st, const ref_model *m)
         mpfr_mul(st->b[i], st->b[i], st->tau, MPFR_RNDN);
         st->Y[i] = st->K[i] = st->lam[i] = st->mu[i] = NULL;
         if (i < S) {
-            st->Y[i] = vec_new(st->D, m->prec);
-            st->K[i] = vec_new(st->D, m->prec);
-            st->lam[i] = vec_new(st->D, m->prec);
-            st->mu[i] = vec_new(st->D, m->prec);
+            st->Y[i] = ref_vec_new(st->D, m->prec);
+            st->K[i] = ref_vec_new(st->D, m->prec);
+            st->lam[i] = ref_vec_new(st->D, m->prec);
+            st->mu[i] = ref_vec_new(st->D, m->prec);
             bad |= !st->Y[i] || !st->K[i] || !st->lam[i] || !st->mu[i];
         }
     }
-    st->acc = vec_new(st->D, m->prec);
+    st->acc = ref_vec_new(st->D, m->prec);
     if (bad || !st->acc) {
         ref_stepper_clear(st);
         return -1;
@@ -81,16 +63,16 @@ int ref_stepper_init(ref_stepper *st, const ref_model *m)
 void ref_stepper_clear(ref_stepper *st)
 {
     for (int i = 0; i < NO_MAX_STAGES; i++) {
-        vec_free(st->Y[i], st->D);
-        vec_free(st->K[i], st->D);
-        vec_free(st->lam[i], st->D);
-        vec_free(st->mu[i], st->D);
+        ref_vec_free(st->Y[i], st->D);
+        ref_vec_free(st->K[i], st->D);
+        ref_vec_free(st->lam[i], st->D);
+        ref_vec_free(st->mu[i], st->D);
         st->Y[i] = st->K[i] = st->lam[i] = st->mu[i] = NULL;
         mpfr_clear(st->b[i]);
         for (int j = 0; j < NO_MAX_STAGES; j++)
             mpfr_clear(st->a[i][j]);
     }
-    vec_free(st->acc, st->D);
+    ref_vec_free(st->acc, st->D);
     st->acc = NULL;
     mpfr_clears(st->tau, st->coef, (mpfr_ptr)0);
     ref_field_ws_clear(&st->fw);
