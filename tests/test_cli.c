@@ -200,3 +200,15 @@ Test(cli, version)
     cr_expect(!strncmp(r.out, "nodeoracle ", 11), "version line '%s'", r.out);
     run_free(&r);
 }
+
+/* The README's main job: `nodeoracle demo` (every family x scheme x adjoint
+ * kind) passes every array of every problem.  The count 26 is the default
+ * suite of oracle/suite.c: 6 variants x 2 schemes x 2 adjoint kinds + 2 sqrt. */
+Test(cli, demo_passes_every_problem, .timeout = 600)
+{
+    run_result r = run("demo");
+    cr_expect_eq(r.status, 0, "exit %d; stderr:\n%s", r.status, r.err);
+    cr_expect(strstr(r.out, "26 of 26 problems passed") != NULL, "summary missing:\n%s", r.out);
+    cr_expect(strstr(r.out, "FAIL") == NULL, "a failing row:\n%s", r.out);
+    run_free(&r);
+}
