@@ -95,7 +95,7 @@ sanitize: deps
 
 valgrind: deps
 	@$(MAKE) --no-print-directory $(TBIN)
-	valgrind --error-exitcode=1 --leak-check=full --trace-children=yes -q ./$(TBIN) -j1
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --trace-children=yes -q ./$(TBIN) -j2
 
 bench: deps
 	@$(MAKE) --no-print-directory OPT=-O3 $(BBIN)
