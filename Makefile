@@ -97,12 +97,13 @@ valgrind: deps
 	@$(MAKE) --no-print-directory $(TBIN)
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --trace-children=yes -q ./$(TBIN) -j2
 
+# Its own build directory, so the timed library is always the -O3 one.
 bench: deps
-	@$(MAKE) --no-print-directory OPT=-O3 $(BBIN)
-	./$(BBIN)
+	@$(MAKE) --no-print-directory BUILD=build-bench OPT=-O3 build-bench/bench_nodeoracle
+	./build-bench/bench_nodeoracle
 
 fuzz:
 	@$(MAKE) --no-print-directory -C fuzz
 
 clean:
-	rm -rf build build-cov build-san fuzz/build
+	rm -rf build build-cov build-san build-bench fuzz/build

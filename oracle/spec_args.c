@@ -13,8 +13,8 @@ const char no_spec_args_help[] =
     "PROBLEM OPTIONS\n"
     "  --family linear|rff|mlp   residual family v_k (default linear)\n"
     "  --kernel gaussian|matern  rff kernel (default gaussian)\n"
-    "  --ell X                   gaussian bandwidth (default 1)\n"
-    "  --nu X                    matern smoothness nu > 0 (default 2.5)\n"
+    "  --ell X                   gaussian bandwidth in [1e-3, 1e3] (default 1)\n"
+    "  --nu X                    matern smoothness in [0.5, 1e6] (default 2.5)\n"
     "  --activation tanh|softplus|relu   mlp activation (default tanh)\n"
     "  --scheme euler|rk4        integration scheme (default euler)\n"
     "  --m K                     substeps per layer (default 1)\n"
@@ -118,7 +118,8 @@ int no_spec_arg(no_spec *s, const char *flag, const char *value, char *err, size
         if (strcmp(flag, reals[i].flag))
             continue;
         if (parse_double(value, reals[i].target)) {
-            snprintf(err, len, "%s: expected a finite number, got '%s'", flag, value ? value : "");
+            snprintf(err, len, "%s: expected a finite number of normal magnitude, got '%s'", flag,
+                     value ? value : "");
             return -1;
         }
         return 1;

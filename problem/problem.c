@@ -96,11 +96,13 @@ int no_spec_validate(const no_spec *s, unsigned req, char *err, size_t len)
             return no_errorf(err, len, "q = %zu exceeds the limit %zu", s->q, NO_MAX_DIM);
         if ((unsigned)s->kernel > NO_KERNEL_MATERN)
             return no_errorf(err, len, "unknown kernel");
-        if (s->kernel == NO_KERNEL_GAUSSIAN && !(isfinite(s->ell) && s->ell > 0 && s->ell <= 1e6))
-            return no_errorf(err, len, "gaussian bandwidth ell must be finite and in (0, 1e6]");
+        if (s->kernel == NO_KERNEL_GAUSSIAN && !(s->ell >= NO_ELL_MIN && s->ell <= NO_ELL_MAX))
+            return no_errorf(err, len, "gaussian bandwidth ell = %g must be in [%g, %g]", s->ell,
+                             NO_ELL_MIN, NO_ELL_MAX);
         if (s->kernel == NO_KERNEL_MATERN) {
-            if (!(isfinite(s->nu) && s->nu > 0 && s->nu <= 1e6))
-                return no_errorf(err, len, "matern nu must be finite and in (0, 1e6]");
+            if (!(s->nu >= NO_NU_MIN && s->nu <= NO_NU_MAX))
+                return no_errorf(err, len, "matern nu = %g must be in [%g, %g]", s->nu, NO_NU_MIN,
+                                 NO_NU_MAX);
             if ((req & NO_REQ_KAPPA) && !(s->nu > 2))
                 return no_errorf(err, len,
                             "matern nu = %g: the kappa bound needs nu > 2 (finite 4th moment)",

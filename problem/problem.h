@@ -25,6 +25,15 @@ typedef enum { NO_ADJOINT_DISCRETE, NO_ADJOINT_CONTINUOUS } no_adjoint;
 #define NO_MAX_ELEMENTS ((size_t)1 << 28)
 #define NO_MAX_SUBSTEPS ((size_t)1 << 16)
 
+/* Kernel parameters.  nu >= 1/2 (the exponential kernel): below it the
+ * chi-square draws of the Student-t rows underflow and Omega gets infinite
+ * entries (found by fuzz/).  ell in [1e-3, 1e3]: data are of unit scale, and
+ * a bandwidth 1e-160 makes Omega ~ 1e160, so the adjoint overflows. */
+#define NO_NU_MIN 0.5
+#define NO_NU_MAX 1e6
+#define NO_ELL_MIN 1e-3
+#define NO_ELL_MAX 1e3
+
 typedef struct {
     size_t N;      /* data points */
     size_t d_in;   /* input dimension */

@@ -233,7 +233,8 @@ Test(validation_errors, rff_parameters)
     s.q = NO_MAX_DIM + 1;
     expect_invalid(&s, NO_REQ_NONE, "q", "rff q over the cap");
 
-    const double bad_ell[] = {0.0, -0.0, -1.0, NAN, INFINITY, -INFINITY};
+    /* Outside [NO_ELL_MIN, NO_ELL_MAX]: tiny bandwidths overflow the adjoint (fuzz/findings). */
+    const double bad_ell[] = {0.0, -0.0, -1.0, NAN, INFINITY, -INFINITY, 1e-160, 0.99e-3, 1.01e3};
     for (size_t i = 0; i < sizeof bad_ell / sizeof bad_ell[0]; i++) {
         rff_spec(&s, NO_KERNEL_GAUSSIAN);
         s.ell = bad_ell[i];
@@ -241,12 +242,18 @@ Test(validation_errors, rff_parameters)
         snprintf(what, sizeof what, "gaussian ell = %g", bad_ell[i]);
         expect_invalid(&s, NO_REQ_NONE, "ell", what);
     }
+    rff_spec(&s, NO_KERNEL_GAUSSIAN);
+    s.ell = NO_ELL_MIN;
+    expect_valid(&s, NO_REQ_NONE, "ell at its lower end");
+    s.ell = NO_ELL_MAX;
+    expect_valid(&s, NO_REQ_NONE, "ell at its upper end");
     /* ell is not read by the matern kernel. */
     rff_spec(&s, NO_KERNEL_MATERN);
     s.ell = NAN;
     expect_valid(&s, NO_REQ_NONE, "matern ignores ell");
 
-    const double bad_nu[] = {0.0, -0.5, NAN, INFINITY, -INFINITY};
+    /* Below NO_NU_MIN the chi-square draws underflow (fuzz/findings). */
+    const double bad_nu[] = {0.0, -0.5, NAN, INFINITY, -INFINITY, 1e-3, 0.49, 1.01e6};
     for (size_t i = 0; i < sizeof bad_nu / sizeof bad_nu[0]; i++) {
         rff_spec(&s, NO_KERNEL_MATERN);
         s.nu = bad_nu[i];
