@@ -43,6 +43,21 @@ typedef struct {
     ref_array a[NO_MAX_ARRAYS];
 } ref_result;
 
+/* Hypothesised variants of the computation, for `nodeoracle check`'s
+ * diagnosis (docs/check.md): each is a plausible bug of an outside
+ * implementation, computed exactly so that a candidate can be measured
+ * against it.  All zero is the contract (SPEC.md). */
+typedef struct {
+    int loss_sum;        /* F = 1/2 sum_i |r_i|^2: the 1/N missing */
+    int loss_no_half;    /* F = 1/N sum_i |r_i|^2: the 1/2 missing */
+    int residual_flip;   /* backpropagates y - yhat: adjoint and gradients negated */
+    int no_mean_field;   /* mlp without the 1/M */
+    int rff_no_scale;    /* rff features without sqrt(2/q) */
+    int rff_no_phase;    /* rff features cos(Omega z)/sqrt(q): no beta */
+    int transpose_W;     /* linear: W_k^T z instead of W_k z */
+    size_t h_den;        /* h = 1/h_den instead of the spec's h (0: the spec's) */
+} ref_variant;
+
 /* The problem's arrays converted exactly to MPFR at precision prec.  Its
  * parameters may then be changed (e.g. perturbed by 2^-80 for finite
  * differences), which doubles could not represent. */
@@ -52,11 +67,26 @@ typedef struct {
     ref_array X, Y, A, B, Omega, beta;
     int nparams;
     ref_array param[NO_MAX_PARAMS]; /* named "W" or "a","u","b" */
+    ref_variant variant;            /* zero: the contract */
+    /* The step grid: layer k takes steps first[k] .. first[k+1]-1, of sizes
+     * tau[t].  Uniform (h/m) unless ref_model_set_grid replaced it. */
+    size_t nsteps;
+    size_t *first; /* L + 1 */
+    mpfr_t *tau;   /* nsteps */
 } ref_model;
 
 int ref_model_init(ref_model *m, const no_problem *p, mpfr_prec_t prec, char *err, size_t len);
 void ref_model_clear(ref_model *m);
 ref_array *ref_model_param(ref_model *m, const char *name);
+
+/* Use a variant of the computation (rebuilds the uniform grid if h changes). */
+int ref_model_set_variant(ref_model *m, const ref_variant *v, char *err, size_t len);
+
+/* Replay a candidate's step grid: times t_0 = 0 < ... < t_G = 1 (scaling
+ * ode), every layer boundary k/L among them (io/ snaps them exactly).  Each
+ * interval is one step of the scheme; t_j is converted exactly, the steps
+ * t_{j+1} - t_j computed at the model's precision.  0, or -1 with err. */
+int ref_model_set_grid(ref_model *m, const double *times, size_t count, char *err, size_t len);
 
 /* Forward, adjoint of m->spec.adjoint kind, gradients and metric gradients,
  * in the layout of no_outputs_init() (arrays.h), at precision m->prec.
@@ -84,6 +114,18 @@ int ref_result_to_double(const ref_result *res, no_arrays *out);
  * as values).  See proofs-notes/precision.md. */
 int ref_certify(const no_problem *p, mpfr_prec_t prec, no_arrays *values, no_arrays *bits,
                 char *err, size_t len);
+
+/* What a certified run may change: a diagnosis variant (NULL: the contract)
+ * and a step grid to replay (NULL: the spec's uniform grid). */
+typedef struct {
+    const ref_variant *variant;
+    const double *grid;
+    size_t grid_count;
+} ref_setup;
+
+/* ref_certify under a setup (the same two-precision method). */
+int ref_certify_setup(const no_problem *p, mpfr_prec_t prec, const ref_setup *setup,
+                      no_arrays *values, no_arrays *bits, char *err, size_t len);
 
 /* Correct bits of x (the lower-precision value) against x_hi, a value of much
  * higher accuracy; exact zeros agree to prec bits.  Capped at prec. */

@@ -38,8 +38,30 @@ static mpfr_prec_t guard_bits(mpfr_prec_t prec)
     return prec / 2 > 32 ? prec / 2 : 32;
 }
 
+/* The model of p at prec under setup. */
+static int model_setup(ref_model *m, const no_problem *p, mpfr_prec_t prec,
+                       const ref_setup *setup, char *err, size_t len)
+{
+    if (ref_model_init(m, p, prec, err, len))
+        return -1;
+    int rc = 0;
+    if (setup && setup->variant)
+        rc = ref_model_set_variant(m, setup->variant, err, len);
+    if (!rc && setup && setup->grid)
+        rc = ref_model_set_grid(m, setup->grid, setup->grid_count, err, len);
+    if (rc)
+        ref_model_clear(m);
+    return rc;
+}
+
 int ref_certify(const no_problem *p, mpfr_prec_t prec, no_arrays *values, no_arrays *bits,
                 char *err, size_t len)
+{
+    return ref_certify_setup(p, prec, NULL, values, bits, err, len);
+}
+
+int ref_certify_setup(const no_problem *p, mpfr_prec_t prec, const ref_setup *setup,
+                      no_arrays *values, no_arrays *bits, char *err, size_t len)
 {
     memset(values, 0, sizeof *values);
     memset(bits, 0, sizeof *bits);
@@ -51,9 +73,9 @@ int ref_certify(const no_problem *p, mpfr_prec_t prec, no_arrays *values, no_arr
     }
     ref_model mlo, mhi;
     ref_result rlo, rhi;
-    if (ref_model_init(&mlo, p, prec, err, len))
+    if (model_setup(&mlo, p, prec, setup, err, len))
         return -1;
-    if (ref_model_init(&mhi, p, hi, err, len)) {
+    if (model_setup(&mhi, p, hi, setup, err, len)) {
         ref_model_clear(&mlo);
         return -1;
     }

@@ -31,11 +31,17 @@ int ref_field_ws_init(ref_field_ws *ws, const ref_model *m)
     ws->px = malloc(np * sizeof(mpfr_ptr));
     ws->py = malloc(np * sizeof(mpfr_ptr));
     mpfr_inits2(m->prec, ws->c, ws->tmp, (mpfr_ptr)0);
-    /* The constant of the family: sqrt(2/q) (rff features), 1/M (mean field). */
-    if (s->family == NO_FAMILY_RFF) {
-        mpfr_set_ui(ws->c, 2, MPFR_RNDN);
+    /* The constant of the family: sqrt(2/q) (rff features), 1/M (mean field);
+     * under a diagnosis variant: 1 (scale or 1/M missing), 1/sqrt(q) (no phase). */
+    const ref_variant *var = &m->variant;
+    if (s->family == NO_FAMILY_RFF && var->rff_no_scale) {
+        mpfr_set_ui(ws->c, 1, MPFR_RNDN);
+    } else if (s->family == NO_FAMILY_RFF) {
+        mpfr_set_ui(ws->c, var->rff_no_phase ? 1 : 2, MPFR_RNDN);
         mpfr_div_ui(ws->c, ws->c, (unsigned long)s->q, MPFR_RNDN);
         mpfr_sqrt(ws->c, ws->c, MPFR_RNDN);
+    } else if (s->family == NO_FAMILY_MLP && var->no_mean_field) {
+        mpfr_set_ui(ws->c, 1, MPFR_RNDN);
     } else if (s->family == NO_FAMILY_MLP) {
         mpfr_set_ui(ws->c, 1, MPFR_RNDN);
         mpfr_div_ui(ws->c, ws->c, (unsigned long)s->M, MPFR_RNDN);

@@ -9,7 +9,8 @@ static void rff_features(ref_field_ws *ws, mpfr_t *z)
     size_t D = m->spec.D, q = m->spec.q;
     for (size_t r = 0; r < q; r++) {
         ref_dot(ws->pre[r], m->Omega.v + r * D, 1, z, 1, D, ws->px, ws->py);
-        mpfr_add(ws->pre[r], ws->pre[r], m->beta.v[r], MPFR_RNDN);
+        if (!m->variant.rff_no_phase) /* the diagnosis variant drops beta */
+            mpfr_add(ws->pre[r], ws->pre[r], m->beta.v[r], MPFR_RNDN);
         mpfr_sin_cos(ws->dact[r], ws->act[r], ws->pre[r], MPFR_RNDN);
         mpfr_mul(ws->act[r], ws->act[r], ws->c, MPFR_RNDN);
         mpfr_mul(ws->dact[r], ws->dact[r], ws->c, MPFR_RNDN);

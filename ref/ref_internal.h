@@ -67,8 +67,9 @@ typedef struct {
     const ref_field_family *fam;
     ref_field_ws fw;
     size_t D;
-    mpfr_t tau;                                  /* +h/m */
-    mpfr_t a[NO_MAX_STAGES][NO_MAX_STAGES], b[NO_MAX_STAGES];
+    mpfr_t tau;                                  /* the step the coefficients are scaled for */
+    mpfr_t ra[NO_MAX_STAGES][NO_MAX_STAGES], rb[NO_MAX_STAGES]; /* the tableau */
+    mpfr_t a[NO_MAX_STAGES][NO_MAX_STAGES], b[NO_MAX_STAGES];   /* tau a, tau b */
     mpfr_t *Y[NO_MAX_STAGES], *K[NO_MAX_STAGES]; /* stage points and slopes */
     mpfr_t *lam[NO_MAX_STAGES], *mu[NO_MAX_STAGES];
     mpfr_t *acc;                                 /* D */
@@ -77,11 +78,14 @@ typedef struct {
 
 int ref_stepper_init(ref_stepper *st, const ref_model *m);
 void ref_stepper_clear(ref_stepper *st);
-/* z <- one substep of layer k, with step +tau (dir = +1) or -tau (dir = -1). */
-void ref_step(ref_stepper *st, size_t k, mpfr_t *z, int dir);
-/* Discrete adjoint of the substep started at z: p <- p + sum_i mu_i, g += ... */
-void ref_step_adjoint(ref_stepper *st, size_t k, mpfr_t *z, mpfr_t *p, mpfr_t *g);
-/* One backward substep of the continuous adjoint from the anchored end state z1. */
-void ref_step_adjoint_continuous(ref_stepper *st, size_t k, mpfr_t *z1, mpfr_t *p, mpfr_t *g);
+/* Every step takes its size tau (a grid may be non-uniform, ref_model.tau).
+ * z <- one step of layer k, of size +tau (dir = +1) or -tau (dir = -1). */
+void ref_step(ref_stepper *st, size_t k, mpfr_srcptr tau, mpfr_t *z, int dir);
+/* Discrete adjoint of the step started at z: p <- p + sum_i mu_i, g += ... */
+void ref_step_adjoint(ref_stepper *st, size_t k, mpfr_srcptr tau, mpfr_t *z, mpfr_t *p,
+                      mpfr_t *g);
+/* One backward step of the continuous adjoint from the anchored end state z1. */
+void ref_step_adjoint_continuous(ref_stepper *st, size_t k, mpfr_srcptr tau, mpfr_t *z1,
+                                 mpfr_t *p, mpfr_t *g);
 
 #endif

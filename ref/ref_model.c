@@ -1,11 +1,111 @@
 /* ref_model.c - a problem's arrays as MPFR numbers (exact conversion from double). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ref_internal.h"
 
+static void grid_clear(ref_model *m)
+{
+    ref_vec_free(m->tau, m->nsteps);
+    free(m->first);
+    m->tau = NULL;
+    m->first = NULL;
+    m->nsteps = 0;
+}
+
+static int grid_alloc(ref_model *m, size_t nsteps)
+{
+    grid_clear(m);
+    m->first = malloc((m->spec.L + 1) * sizeof(size_t));
+    m->tau = ref_vec_new(nsteps, m->prec);
+    if (!m->first || !m->tau) {
+        free(m->first);
+        m->first = NULL;
+        m->tau = NULL;
+        return -1;
+    }
+    m->nsteps = nsteps;
+    return 0;
+}
+
+/* The uniform grid of the spec: m substeps of h/m per layer, h = 1/L (ode) or
+ * 1/sqrt(L) (sqrt), or 1/h_den under a variant. */
+static int grid_uniform(ref_model *m)
+{
+    const no_spec *s = &m->spec;
+    if (grid_alloc(m, s->L * s->m))
+        return -1;
+    mpfr_t tau;
+    mpfr_init2(tau, m->prec);
+    if (m->variant.h_den) {
+        mpfr_set_ui(tau, 1, MPFR_RNDN);
+        mpfr_div_ui(tau, tau, (unsigned long)(m->variant.h_den * s->m), MPFR_RNDN);
+    } else if (s->scaling == NO_SCALING_SQRT) {
+        mpfr_set_ui(tau, (unsigned long)s->L, MPFR_RNDN);
+        mpfr_rec_sqrt(tau, tau, MPFR_RNDN);
+        mpfr_div_ui(tau, tau, (unsigned long)s->m, MPFR_RNDN);
+    } else {
+        mpfr_set_ui(tau, 1, MPFR_RNDN);
+        mpfr_div_ui(tau, tau, (unsigned long)(s->L * s->m), MPFR_RNDN);
+    }
+    for (size_t t = 0; t < m->nsteps; t++)
+        mpfr_set(m->tau[t], tau, MPFR_RNDN);
+    for (size_t k = 0; k <= s->L; k++)
+        m->first[k] = k * s->m;
+    mpfr_clear(tau);
+    return 0;
+}
+
+int ref_model_set_variant(ref_model *m, const ref_variant *v, char *err, size_t len)
+{
+    m->variant = *v;
+    if (grid_uniform(m))
+        return no_errorf(err, len, "out of memory building the step grid");
+    return 0;
+}
+
+int ref_model_set_grid(ref_model *m, const double *t, size_t count, char *err, size_t len)
+{
+    const no_spec *s = &m->spec;
+    if (s->scaling != NO_SCALING_ODE)
+        return no_errorf(err, len, "grid: a step grid is only defined for scaling ode");
+    if (count < s->L + 1 || t[0] != 0.0 || t[count - 1] != 1.0)
+        return no_errorf(err, len, "grid: must run from 0 to 1 with at least L + 1 = %zu points",
+                         s->L + 1);
+    for (size_t j = 0; j + 1 < count; j++)
+        if (!(t[j] < t[j + 1]))
+            return no_errorf(err, len, "grid: not strictly increasing at index %zu", j + 1);
+    if (grid_alloc(m, count - 1))
+        return no_errorf(err, len, "out of memory building the step grid");
+    /* Layer k owns the steps inside [k/L, (k+1)/L]; a boundary must be a grid point. */
+    size_t k = 0;
+    m->first[0] = 0;
+    mpfr_t a, b;
+    mpfr_inits2(m->prec, a, b, (mpfr_ptr)0);
+    for (size_t j = 0; j + 1 < count; j++) {
+        mpfr_set_d(a, t[j], MPFR_RNDN);
+        mpfr_set_d(b, t[j + 1], MPFR_RNDN);
+        mpfr_sub(m->tau[j], b, a, MPFR_RNDN);
+        /* t[j+1] >= (k+1)/L  <=>  L t[j+1] >= k+1, exact in MPFR. */
+        mpfr_mul_ui(b, b, (unsigned long)s->L, MPFR_RNDN);
+        int cmp = mpfr_cmp_ui(b, (unsigned long)(k + 1));
+        if (cmp > 0) {
+            mpfr_clears(a, b, (mpfr_ptr)0);
+            grid_uniform(m);
+            return no_errorf(err, len, "grid: step %zu crosses the layer boundary %zu/L", j,
+                             k + 1);
+        }
+        if (cmp == 0)
+            m->first[++k] = j + 1;
+    }
+    mpfr_clears(a, b, (mpfr_ptr)0);
+    return 0;
+}
+
 void ref_model_clear(ref_model *m)
 {
+    grid_clear(m);
     ref_array *all[] = {&m->X, &m->Y, &m->A, &m->B, &m->Omega, &m->beta};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         ref_array_clear(all[i]);
@@ -45,7 +145,7 @@ int ref_model_init(ref_model *m, const no_problem *p, mpfr_prec_t prec, char *er
         if (!bad)
             m->nparams++;
     }
-    if (bad) {
+    if (bad || grid_uniform(m)) {
         ref_model_clear(m);
         snprintf(err, len, "out of memory converting the problem to MPFR");
         return -1;

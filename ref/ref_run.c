@@ -17,7 +17,7 @@
 typedef struct {
     const ref_model *m;
     ref_stepper st;
-    ref_array sub;      /* (L m + 1) x N x D substep states */
+    ref_array sub;      /* (nsteps + 1) x N x D states at every step of the grid */
     ref_array contrib;  /* N x P: per point gradient contributions of one layer */
     ref_array p;        /* N x D current adjoint */
     ref_array yhat;     /* N x d_out outputs B z_L */
@@ -45,7 +45,7 @@ static int ws_init(run_ws *w, const ref_model *m, int with_adjoint)
     memset(w, 0, sizeof *w);
     w->m = m;
     size_t P = ref_layer_param_count(s);
-    size_t sub[3] = {s->L * s->m + 1, s->N, s->D}, cp[2] = {s->N, with_adjoint ? P : 1};
+    size_t sub[3] = {m->nsteps + 1, s->N, s->D}, cp[2] = {s->N, with_adjoint ? P : 1};
     size_t pd[2] = {s->N, s->D}, rd[2] = {s->N, s->d_out}, nl[1] = {s->N};
     int bad = ref_stepper_init(&w->st, m);
     if (bad) /* the stepper cleans up after itself */
@@ -81,14 +81,13 @@ static void forward(run_ws *w)
         for (size_t r = 0; r < s->D; r++)
             ref_dot(z[r], m->A.v + r * s->d_in, 1, m->X.v + i * s->d_in, 1, s->d_in, px, py);
         for (size_t k = 0; k < s->L; k++)
-            for (size_t n = 0; n < s->m; n++) {
-                size_t t = k * s->m + n;
+            for (size_t t = m->first[k]; t < m->first[k + 1]; t++) {
                 mpfr_t *from = sub_state(w, t, i), *to = sub_state(w, t + 1, i);
                 for (size_t c = 0; c < s->D; c++)
                     mpfr_set(to[c], from[c], MPFR_RNDN);
-                ref_step(&w->st, k, to, +1);
+                ref_step(&w->st, k, m->tau[t], to, +1);
             }
-        mpfr_t *zL = sub_state(w, s->L * s->m, i), *res = w->r.v + i * s->d_out;
+        mpfr_t *zL = sub_state(w, m->nsteps, i), *res = w->r.v + i * s->d_out;
         mpfr_t *yh = w->yhat.v + i * s->d_out;
         for (size_t o = 0; o < s->d_out; o++) {
             ref_dot(yh[o], m->B.v + o * s->D, 1, zL, 1, s->D, px, py);
@@ -98,17 +97,26 @@ static void forward(run_ws *w)
     }
 }
 
-/* F = (1/(2N)) sum_i |B z_L^i - y^i|^2, the sum exact-then-rounded. */
+/* The loss is F = sum_i |B z_L^i - y^i|^2 / den: den = 2N (the contract),
+ * 2 (variant loss_sum: the 1/N missing) or N (loss_no_half). */
+static unsigned long loss_den(const ref_model *m)
+{
+    unsigned long N = (unsigned long)m->spec.N;
+    return m->variant.loss_sum ? 2 : m->variant.loss_no_half ? N : 2 * N;
+}
+
+/* F, the sum exact-then-rounded. */
 static void loss_total(run_ws *w, mpfr_t F)
 {
     size_t N = w->m->spec.N;
     for (size_t i = 0; i < N; i++)
         w->terms[i] = w->perloss.v[i];
     mpfr_sum(F, w->terms, N, MPFR_RNDN);
-    mpfr_div_ui(F, F, (unsigned long)(2 * N), MPFR_RNDN);
+    mpfr_div_ui(F, F, loss_den(w->m), MPFR_RNDN);
 }
 
-/* p_L = (1/N) B^T (B z_L - y). */
+/* p_L = dF/dz_L = (2/den) B^T (B z_L - y): (1/N) B^T r for the contract;
+ * negated under the variant residual_flip. */
 static void adjoint_start(run_ws *w)
 {
     const no_spec *s = &w->m->spec;
@@ -117,7 +125,10 @@ static void adjoint_start(run_ws *w)
             mpfr_t *pc = w->p.v + i * s->D + c;
             ref_dot(*pc, w->m->B.v + c, s->D, w->r.v + i * s->d_out, 1, s->d_out,
                     w->st.fw.px, w->st.fw.py);
-            mpfr_div_ui(*pc, *pc, (unsigned long)s->N, MPFR_RNDN);
+            mpfr_mul_2ui(*pc, *pc, 1, MPFR_RNDN);
+            mpfr_div_ui(*pc, *pc, loss_den(w->m), MPFR_RNDN);
+            if (w->m->variant.residual_flip)
+                mpfr_neg(*pc, *pc, MPFR_RNDN);
         }
 }
 
@@ -154,12 +165,13 @@ static void backward(run_ws *w, ref_array *adj, ref_array *grad[], int np)
             mpfr_set_zero(w->contrib.v[e], 1);
         for (size_t i = 0; i < s->N; i++) {
             mpfr_t *p = w->p.v + i * s->D, *g = w->contrib.v + i * P;
-            for (size_t n = s->m; n-- > 0;) {
-                size_t t = k * s->m + n;
+            const ref_model *m = w->m;
+            for (size_t t = m->first[k + 1]; t-- > m->first[k];) {
                 if (s->adjoint == NO_ADJOINT_CONTINUOUS)
-                    ref_step_adjoint_continuous(&w->st, k, sub_state(w, t + 1, i), p, g);
+                    ref_step_adjoint_continuous(&w->st, k, m->tau[t], sub_state(w, t + 1, i),
+                                                p, g);
                 else
-                    ref_step_adjoint(&w->st, k, sub_state(w, t, i), p, g);
+                    ref_step_adjoint(&w->st, k, m->tau[t], sub_state(w, t, i), p, g);
             }
         }
         copy_block(adj->v + k * ND, w->p.v, ND);
@@ -213,7 +225,7 @@ int ref_run(const ref_model *m, ref_result *res, char *err, size_t len)
     forward(&w);
     ref_array *states = result_find(res, "states"), *out = result_find(res, "output");
     for (size_t k = 0; k <= s->L; k++)
-        copy_block(states->v + k * s->N * s->D, sub_state(&w, k * s->m, 0), s->N * s->D);
+        copy_block(states->v + k * s->N * s->D, sub_state(&w, m->first[k], 0), s->N * s->D);
     copy_block(out->v, w.yhat.v, s->N * s->d_out);
     loss_total(&w, result_find(res, "loss")->v[0]);
 
@@ -261,8 +273,10 @@ int ref_flow(const ref_model *m, mpfr_t *Z, int reverse)
     for (size_t i = 0; i < s->N; i++)
         for (size_t kk = 0; kk < s->L; kk++) {
             size_t k = reverse ? s->L - 1 - kk : kk;
-            for (size_t n = 0; n < s->m; n++)
-                ref_step(&st, k, Z + i * s->D, reverse ? -1 : +1);
+            for (size_t n = m->first[k]; n < m->first[k + 1]; n++) {
+                size_t t = reverse ? m->first[k + 1] - 1 - (n - m->first[k]) : n;
+                ref_step(&st, k, m->tau[t], Z + i * s->D, reverse ? -1 : +1);
+            }
         }
     ref_stepper_clear(&st);
     return 0;

@@ -23,26 +23,15 @@ int ref_stepper_init(ref_stepper *st, const ref_model *m)
     if (ref_field_ws_init(&st->fw, m))
         return -1;
     mpfr_inits2(m->prec, st->tau, st->coef, (mpfr_ptr)0);
-    /* tau = h/m with h = 1/L (ode) or 1/sqrt(L) (sqrt). */
-    if (s->scaling == NO_SCALING_SQRT) {
-        mpfr_set_ui(st->tau, (unsigned long)s->L, MPFR_RNDN);
-        mpfr_rec_sqrt(st->tau, st->tau, MPFR_RNDN);
-        mpfr_div_ui(st->tau, st->tau, (unsigned long)s->m, MPFR_RNDN);
-    } else {
-        mpfr_set_ui(st->tau, 1, MPFR_RNDN);
-        mpfr_div_ui(st->tau, st->tau, (unsigned long)(s->L * s->m), MPFR_RNDN);
-    }
-    /* Store tau*a_ij and tau*b_i: every use of the tableau multiplies by tau. */
+    mpfr_set_zero(st->tau, 1); /* no step scaled for yet */
     int S = st->tab->stages, bad = 0;
     for (int i = 0; i < NO_MAX_STAGES; i++) {
-        mpfr_init2(st->b[i], m->prec);
+        mpfr_inits2(m->prec, st->b[i], st->rb[i], (mpfr_ptr)0);
+        rational(st->rb[i], st->tab->b[i]);
         for (int j = 0; j < NO_MAX_STAGES; j++) {
-            mpfr_init2(st->a[i][j], m->prec);
-            rational(st->a[i][j], st->tab->a[i][j]);
-            mpfr_mul(st->a[i][j], st->a[i][j], st->tau, MPFR_RNDN);
+            mpfr_inits2(m->prec, st->a[i][j], st->ra[i][j], (mpfr_ptr)0);
+            rational(st->ra[i][j], st->tab->a[i][j]);
         }
-        rational(st->b[i], st->tab->b[i]);
-        mpfr_mul(st->b[i], st->b[i], st->tau, MPFR_RNDN);
         st->Y[i] = st->K[i] = st->lam[i] = st->mu[i] = NULL;
         if (i < S) {
             st->Y[i] = ref_vec_new(st->D, m->prec);
@@ -68,9 +57,9 @@ void ref_stepper_clear(ref_stepper *st)
         ref_vec_free(st->lam[i], st->D);
         ref_vec_free(st->mu[i], st->D);
         st->Y[i] = st->K[i] = st->lam[i] = st->mu[i] = NULL;
-        mpfr_clear(st->b[i]);
+        mpfr_clears(st->b[i], st->rb[i], (mpfr_ptr)0);
         for (int j = 0; j < NO_MAX_STAGES; j++)
-            mpfr_clear(st->a[i][j]);
+            mpfr_clears(st->a[i][j], st->ra[i][j], (mpfr_ptr)0);
     }
     ref_vec_free(st->acc, st->D);
     st->acc = NULL;
@@ -111,6 +100,20 @@ static void combine(ref_stepper *st, mpfr_t *out, mpfr_t *base, int sign, mpfr_t
     mpfr_clear(one);
 }
 
+/* Store tau*a_ij and tau*b_i: every use of the tableau multiplies by tau.
+ * Recomputed only when the step changes (a uniform grid pays once). */
+static void set_tau(ref_stepper *st, mpfr_srcptr tau)
+{
+    if (mpfr_equal_p(st->tau, tau))
+        return;
+    mpfr_set(st->tau, tau, MPFR_RNDN);
+    for (int i = 0; i < st->tab->stages; i++) {
+        mpfr_mul(st->b[i], st->rb[i], tau, MPFR_RNDN);
+        for (int j = 0; j < st->tab->stages; j++)
+            mpfr_mul(st->a[i][j], st->ra[i][j], tau, MPFR_RNDN);
+    }
+}
+
 /* Stage i of a (forward, dir = +1, or backward, dir = -1) step from z:
  * Y_i = z + dir * sum_{j<i} (tau a_ij) K_j, K_i = v(Y_i). */
 static void stage(ref_stepper *st, int i, mpfr_t *z, int dir)
@@ -122,9 +125,10 @@ static void stage(ref_stepper *st, int i, mpfr_t *z, int dir)
     st->fam->eval(&st->fw, st->Y[i], st->K[i]);
 }
 
-void ref_step(ref_stepper *st, size_t k, mpfr_t *z, int dir)
+void ref_step(ref_stepper *st, size_t k, mpfr_srcptr tau, mpfr_t *z, int dir)
 {
     int S = st->tab->stages;
+    set_tau(st, tau);
     st->fw.k = k;
     for (int i = 0; i < S; i++)
         stage(st, i, z, dir);
@@ -139,9 +143,11 @@ void ref_step(ref_stepper *st, size_t k, mpfr_t *z, int dir)
 /* Discrete adjoint (conventions.md): with p' = p on entry,
  *   lam_i = tau b_i p' + sum_{j>i} tau a_ji mu_j,  mu_i = Dv(Y_i)^T lam_i,
  *   g += (dv/dtheta)(Y_i)^T lam_i,  p <- p' + sum_i mu_i. */
-void ref_step_adjoint(ref_stepper *st, size_t k, mpfr_t *z, mpfr_t *p, mpfr_t *g)
+void ref_step_adjoint(ref_stepper *st, size_t k, mpfr_srcptr tau, mpfr_t *z, mpfr_t *p,
+                      mpfr_t *g)
 {
     int S = st->tab->stages;
+    set_tau(st, tau);
     st->fw.k = k;
     for (int i = 0; i < S; i++)
         stage(st, i, z, +1);
@@ -170,9 +176,11 @@ void ref_step_adjoint(ref_stepper *st, size_t k, mpfr_t *z, mpfr_t *p, mpfr_t *g
  *   Z_i = z1 - sum_{j<i} tau a_ij v(Z_j),  P_i = p + sum_{j<i} tau a_ij mu_j,
  *   mu_i = Dv(Z_i)^T P_i,  g += tau b_i (dv/dtheta)(Z_i)^T P_i,
  *   p <- p + sum_i tau b_i mu_i. */
-void ref_step_adjoint_continuous(ref_stepper *st, size_t k, mpfr_t *z1, mpfr_t *p, mpfr_t *g)
+void ref_step_adjoint_continuous(ref_stepper *st, size_t k, mpfr_srcptr tau, mpfr_t *z1,
+                                 mpfr_t *p, mpfr_t *g)
 {
     int S = st->tab->stages;
+    set_tau(st, tau);
     st->fw.k = k;
     for (int i = 0; i < S; i++) {
         stage(st, i, z1, -1); /* Y[i] = Z_i, K[i] = v(Z_i) */
