@@ -1,0 +1,236 @@
+/* diagnose.c - see diagnose.h and docs/check.md. */
+#include "diagnose.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tolerance.h"
+
+double no_diag_match(const no_arrays *cand, const no_arrays *ref)
+{
+    double worst = 0;
+    for (int i = 0; i < cand->count; i++) {
+        const no_array *c = &cand->a[i], *r = no_arrays_get(ref, c->name);
+        if (!r || r->n != c->n || !strncmp(c->name, "mgrad_", 6))
+            continue;
+        double emax = 0, rmax = 0;
+        for (size_t e = 0; e < r->n; e++) {
+            double d = fabs(c->v[e] - r->v[e]);
+            emax = isnan(d) ? INFINITY : fmax(emax, d);
+            rmax = fmax(rmax, fabs(r->v[e]));
+        }
+        worst = fmax(worst, rmax > 0 ? emax / rmax : emax);
+    }
+    return worst;
+}
+
+/* The reference's values under a variant or adjoint kind (not certified:
+ * a hypothesis only needs to be far more accurate than the candidate). */
+static int run_hypothesis(const no_problem *p, const ref_setup *base, const ref_variant *v,
+                          no_adjoint adjoint, size_t m, long prec, no_arrays *out, char *err,
+                          size_t len)
+{
+    no_problem q = *p;
+    q.spec.adjoint = adjoint;
+    q.spec.m = m;
+    ref_model mo;
+    if (ref_model_init(&mo, &q, prec, err, len))
+        return -1;
+    int rc = 0;
+    if (v)
+        rc = ref_model_set_variant(&mo, v, err, len);
+    if (!rc && base && base->grid)
+        rc = ref_model_set_grid(&mo, base->grid, base->grid_count, err, len);
+    ref_result r;
+    if (!rc && !(rc = ref_run(&mo, &r, err, len))) {
+        rc = ref_result_to_double(&r, out);
+        ref_result_clear(&r);
+    }
+    ref_model_clear(&mo);
+    return rc;
+}
+
+typedef struct {
+    const char *cause;
+    ref_variant v;
+} variant_case;
+
+/* The variants that apply to this problem (docs/check.md's table). */
+static int variant_cases(const no_spec *s, variant_case out[NO_DIAG_MAX])
+{
+    int n = 0;
+    memset(out, 0, NO_DIAG_MAX * sizeof *out);
+    out[n].cause = "missing_1_over_N", out[n++].v.loss_sum = 1;
+    out[n].cause = "missing_half", out[n++].v.loss_no_half = 1;
+    out[n].cause = "sign_flip", out[n++].v.residual_flip = 1;
+    if (s->scaling == NO_SCALING_ODE) {
+        if (s->L > 1)
+            out[n].cause = "missing_1_over_L", out[n++].v.h_den = 1;
+        out[n].cause = "depth_off_by_one", out[n++].v.h_den = s->L + 1;
+        if (s->L > 2)
+            out[n].cause = "depth_off_by_one", out[n++].v.h_den = s->L - 1;
+    }
+    if (s->family == NO_FAMILY_MLP && s->M > 1)
+        out[n].cause = "missing_1_over_M", out[n++].v.no_mean_field = 1;
+    if (s->family == NO_FAMILY_RFF) {
+        if (s->q != 2)
+            out[n].cause = "missing_rff_scale", out[n++].v.rff_no_scale = 1;
+        out[n].cause = "rff_no_phase", out[n++].v.rff_no_phase = 1;
+    }
+    if (s->family == NO_FAMILY_LINEAR)
+        out[n].cause = "transposed_weights", out[n++].v.transpose_W = 1;
+    return n;
+}
+
+static double tol_of_worst(const no_problem *p, const no_arrays *ref, const no_arrays *cand,
+                           double u)
+{
+    no_tol_model t;
+    if (no_tol_model_init(&t, p, ref, u))
+        return 0;
+    double tol = INFINITY;
+    for (int i = 0; i < cand->count; i++)
+        if (no_arrays_get(ref, cand->a[i].name))
+            tol = fmin(tol, no_tol_for(&t, cand->a[i].name));
+    return isfinite(tol) ? tol : 0;
+}
+
+static void add(no_diagnosis *d, const char *cause, double match)
+{
+    if (d->nhyp >= NO_DIAG_MAX)
+        return;
+    snprintf(d->hyp[d->nhyp].cause, sizeof d->hyp[0].cause, "%s", cause);
+    d->hyp[d->nhyp++].match = match;
+}
+
+/* Relative size of the continuous-minus-discrete gap of the gradients. */
+static double grad_gap(const no_arrays *a, const no_arrays *b)
+{
+    double g = 0;
+    for (int i = 0; i < a->count; i++)
+        if (!strncmp(a->a[i].name, "grad_", 5)) {
+            no_arrays one = {0};
+            one.count = 1;
+            one.a[0] = a->a[i];
+            g = fmax(g, no_diag_match(&one, b));
+        }
+    return g;
+}
+
+/* The first layer at which the candidate's states leave the tolerance. */
+static void diverging_layer(const no_problem *p, const no_arrays *cand, const no_arrays *ref,
+                            double u, no_diagnosis *d)
+{
+    const no_array *cs = no_arrays_get(cand, "states"), *rs = no_arrays_get(ref, "states");
+    no_tol_model t;
+    if (!cs || !rs || cs->n != rs->n || no_tol_model_init(&t, p, ref, u))
+        return;
+    double tol = no_tol_for(&t, "states"), rmax = 0;
+    for (size_t e = 0; e < rs->n; e++)
+        rmax = fmax(rmax, fabs(rs->v[e]));
+    size_t per = p->spec.N * p->spec.D;
+    for (size_t k = 0; k <= p->spec.L; k++)
+        for (size_t e = k * per; e < (k + 1) * per; e++)
+            if (!(fabs(cs->v[e] - rs->v[e]) <= tol * rmax)) {
+                size_t len = strlen(d->detail);
+                snprintf(d->detail + len, sizeof d->detail - len,
+                         "%sstates diverge from layer %zu (of %zu)", len ? "; " : "", k,
+                         p->spec.L);
+                return;
+            }
+}
+
+int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *cand,
+                const no_arrays *ref, double u, long prec, no_diagnosis *d, char *err,
+                size_t len)
+{
+    memset(d, 0, sizeof *d);
+    const no_spec *s = &p->spec;
+    d->contract_match = no_diag_match(cand, ref);
+    d->tol = tol_of_worst(p, ref, cand, u);
+
+    double best = INFINITY, best_tol = 0;
+    const char *best_cause = "unknown";
+    variant_case vc[NO_DIAG_MAX];
+    int nv = variant_cases(s, vc);
+    for (int i = 0; i < nv; i++) {
+        no_arrays h;
+        if (run_hypothesis(p, setup, &vc[i].v, s->adjoint, s->m, prec, &h, err, len))
+            return -1;
+        double mt = no_diag_match(cand, &h);
+        add(d, vc[i].cause, mt);
+        if (mt < best)
+            best = mt, best_cause = vc[i].cause, best_tol = tol_of_worst(p, &h, cand, u);
+        no_arrays_free(&h);
+    }
+
+    /* The other adjoint kind; its gap and order from m and 2m (no grid). */
+    no_adjoint other = s->adjoint == NO_ADJOINT_DISCRETE ? NO_ADJOINT_CONTINUOUS
+                                                         : NO_ADJOINT_DISCRETE;
+    no_arrays h, h2, c2;
+    if (run_hypothesis(p, setup, NULL, other, s->m, prec, &h, err, len))
+        return -1;
+    double mt = no_diag_match(cand, &h), gap = grad_gap(&h, ref);
+    const char *adj_cause = other == NO_ADJOINT_CONTINUOUS ? "continuous_adjoint"
+                                                           : "discrete_adjoint";
+    add(d, adj_cause, mt);
+    if (mt < best) {
+        best = mt, best_cause = adj_cause, best_tol = tol_of_worst(p, &h, cand, u);
+        double order = NAN;
+        if (!(setup && setup->grid) && s->m <= NO_MAX_SUBSTEPS / 2 &&
+            !run_hypothesis(p, NULL, NULL, other, 2 * s->m, prec, &h2, err, len)) {
+            if (!run_hypothesis(p, NULL, NULL, s->adjoint, 2 * s->m, prec, &c2, err, len)) {
+                order = log2(gap / grad_gap(&h2, &c2));
+                no_arrays_free(&c2);
+            }
+            no_arrays_free(&h2);
+        }
+        snprintf(d->detail, sizeof d->detail,
+                 "continuous-minus-discrete gradient gap %.3e of the gradient's norm, "
+                 "fitted order %.2f (m and 2m)",
+                 gap, order);
+    }
+    no_arrays_free(&h);
+
+    /* The rounding envelope of a lower precision than the one declared. */
+    const struct {
+        const char *name;
+        double u;
+    } lower[] = {{"low_precision (float32)", 0x1.0p-24}, {"low_precision (bfloat16)", 0x1.0p-8}};
+    for (int i = 0; i < 2; i++) {
+        if (lower[i].u <= u)
+            continue;
+        double tl = tol_of_worst(p, ref, cand, lower[i].u);
+        add(d, lower[i].name, d->contract_match);
+        if (d->contract_match <= tl && !(best <= best_tol)) {
+            best = d->contract_match, best_cause = lower[i].name, best_tol = tl;
+            break;
+        }
+    }
+
+    d->match = best;
+    d->found = best <= best_tol || best * 100 <= d->contract_match;
+    snprintf(d->cause, sizeof d->cause, "%s", d->found ? best_cause : "unknown");
+    if (d->found && strncmp(d->cause, "low_precision", 13) == 0)
+        d->cause[13] = 0; /* the name of docs/check.md; the precision goes in detail */
+    if (d->found && !strcmp(best_cause, "low_precision (float32)"))
+        snprintf(d->detail, sizeof d->detail, "within the rounding envelope of float32");
+    if (d->found && !strcmp(best_cause, "low_precision (bfloat16)"))
+        snprintf(d->detail, sizeof d->detail, "within the rounding envelope of bfloat16");
+    /* Hypotheses that coincide on this problem (e.g. M = L makes a missing 1/M
+     * and a missing 1/L the same computation) are named, not hidden. */
+    if (d->found)
+        for (int i = 0; i < d->nhyp; i++) {
+            const no_hypothesis *h = &d->hyp[i];
+            if (strcmp(h->cause, best_cause) && h->match <= fmax(best_tol, 2 * best) &&
+                strncmp(h->cause, "low_precision", 13)) {
+                size_t l = strlen(d->detail);
+                snprintf(d->detail + l, sizeof d->detail - l,
+                         "%sequally matches %s (indistinguishable on this problem)",
+                         l ? "; " : "", h->cause);
+            }
+        }
+    diverging_layer(p, cand, ref, u, d);
+    return 0;
+}

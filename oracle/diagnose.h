@@ -1,0 +1,47 @@
+/* diagnose.h - why a candidate fails (docs/check.md, "Diagnosis").
+ *
+ * Never by guessing: the reference is run on each hypothesised variant of
+ * the computation (ref_variant, the continuous adjoint, a lower precision's
+ * rounding envelope) and the candidate is measured against each.  The match
+ * of a hypothesis is the largest normwise relative error over the arrays the
+ * candidate provided; the best match names the cause when it is within that
+ * hypothesis' tolerance, or 100x closer than the contract's reference. */
+#ifndef NO_DIAGNOSE_H
+#define NO_DIAGNOSE_H
+
+#include <stddef.h>
+
+#include "arrays.h"
+#include "problem.h"
+#include "ref.h"
+
+#define NO_DIAG_MAX 16
+
+typedef struct {
+    char cause[32];  /* e.g. "missing_1_over_N"; "" if none */
+    double match;    /* the candidate's largest normwise error against it */
+} no_hypothesis;
+
+typedef struct {
+    int found;              /* a cause was named */
+    char cause[32];         /* the best-matching cause, or "unknown" */
+    double match;           /* its match */
+    double contract_match;  /* the candidate against the contract's reference */
+    double tol;             /* the tolerance the match was judged against */
+    char detail[256];       /* e.g. the adjoint gap and its order; diverging layer */
+    int nhyp;
+    no_hypothesis hyp[NO_DIAG_MAX]; /* every hypothesis run, for the report */
+} no_diagnosis;
+
+/* Normwise max relative error of cand against ref over the arrays both have
+ * (and that the candidate format defines: not mgrad_*). */
+double no_diag_match(const no_arrays *cand, const no_arrays *ref);
+
+/* Diagnose a failing candidate.  ref: the contract's reference values (the
+ * setup's grid, if any, already applied); u: the declared unit roundoff;
+ * prec: the precision of the hypothesis runs. */
+int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *cand,
+                const no_arrays *ref, double u, long prec, no_diagnosis *out, char *err,
+                size_t len);
+
+#endif

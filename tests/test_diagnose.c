@@ -1,0 +1,133 @@
+/* diagnose: every hypothesis of docs/check.md is distinguishable from every
+ * other and from the contract, and the diagnosis names it.  A candidate is
+ * made from the reference's own run of one variant (rounded to double); the
+ * diagnosis must name exactly that cause with a match at rounding level.
+ * End-to-end mutants of a user's implementation are in tests/test_examples.c. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "diagnose.h"
+#include "fast.h"
+#include "test_util.h"
+
+static void variant_candidate(const no_problem *p, const ref_variant *v, no_adjoint adj,
+                              no_arrays *out)
+{
+    no_problem q = *p;
+    q.spec.adjoint = adj;
+    ref_model m;
+    ref_result r;
+    char err[256];
+    cr_assert_eq(ref_model_init(&m, &q, 128, err, sizeof err), 0, "%s", err);
+    if (v)
+        cr_assert_eq(ref_model_set_variant(&m, v, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ref_run(&m, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ref_result_to_double(&r, out), 0);
+    ref_result_clear(&r);
+    ref_model_clear(&m);
+}
+
+static void expect_cause(const no_problem *p, const no_arrays *cand, const char *want)
+{
+    no_arrays ref, bits;
+    char err[256];
+    cr_assert_eq(ref_certify(p, 128, &ref, &bits, err, sizeof err), 0, "%s", err);
+    no_diagnosis d;
+    cr_assert_eq(no_diagnose(p, NULL, cand, &ref, 0x1.0p-53, 128, &d, err, sizeof err), 0, "%s",
+                 err);
+    cr_expect(d.found, "%s: no cause found (best %s %.3e, contract %.3e)", want, d.cause, d.match,
+              d.contract_match);
+    cr_expect_str_eq(d.cause, want, "expected %s, diagnosed %s (match %.3e, detail '%s')", want,
+                     d.cause, d.match, d.detail);
+    no_arrays_free(&ref);
+    no_arrays_free(&bits);
+}
+
+static void check_family(int v)
+{
+    no_spec s;
+    no_test_spec(&s, v, NO_SCHEME_RK4, 2, 12);
+    s.L = 5; /* != M = 4: with M = L a missing 1/M and a missing 1/L coincide */
+    no_problem p;
+    char err[256];
+    cr_assert_eq(no_problem_generate(&p, &s, err, sizeof err), 0, "%s", err);
+    struct {
+        const char *cause;
+        ref_variant v;
+    } cases[8];
+    int n = 0;
+    memset(cases, 0, sizeof cases);
+    cases[n].cause = "missing_1_over_N", cases[n++].v.loss_sum = 1;
+    cases[n].cause = "missing_half", cases[n++].v.loss_no_half = 1;
+    cases[n].cause = "sign_flip", cases[n++].v.residual_flip = 1;
+    cases[n].cause = "missing_1_over_L", cases[n++].v.h_den = 1;
+    cases[n].cause = "depth_off_by_one", cases[n++].v.h_den = s.L + 1;
+    if (s.family == NO_FAMILY_MLP)
+        cases[n].cause = "missing_1_over_M", cases[n++].v.no_mean_field = 1;
+    if (s.family == NO_FAMILY_RFF) {
+        cases[n].cause = "missing_rff_scale", cases[n++].v.rff_no_scale = 1;
+        cases[n].cause = "rff_no_phase", cases[n++].v.rff_no_phase = 1;
+    }
+    if (s.family == NO_FAMILY_LINEAR)
+        cases[n].cause = "transposed_weights", cases[n++].v.transpose_W = 1;
+    for (int i = 0; i < n; i++) {
+        no_arrays cand;
+        variant_candidate(&p, &cases[i].v, s.adjoint, &cand);
+        expect_cause(&p, &cand, cases[i].cause);
+        no_arrays_free(&cand);
+    }
+    /* the continuous adjoint where the discrete one is asked for */
+    no_arrays cand;
+    variant_candidate(&p, NULL, NO_ADJOINT_CONTINUOUS, &cand);
+    expect_cause(&p, &cand, "continuous_adjoint");
+    no_arrays_free(&cand);
+    no_problem_free(&p);
+}
+
+Test(diagnose, linear_variants) { check_family(0); }
+Test(diagnose, rff_variants) { check_family(1); }
+Test(diagnose, mlp_variants) { check_family(3); }
+
+/* M = L: the two hypotheses coincide; the diagnosis names one and says so. */
+Test(diagnose, coinciding_hypotheses_are_named)
+{
+    no_spec s;
+    no_test_spec(&s, 3, NO_SCHEME_EULER, 1, 12);
+    s.L = s.M;
+    no_problem p;
+    char err[256];
+    cr_assert_eq(no_problem_generate(&p, &s, err, sizeof err), 0, "%s", err);
+    ref_variant v = {0};
+    v.no_mean_field = 1;
+    no_arrays cand, ref, bits;
+    variant_candidate(&p, &v, s.adjoint, &cand);
+    cr_assert_eq(ref_certify(&p, 128, &ref, &bits, err, sizeof err), 0, "%s", err);
+    no_diagnosis d;
+    cr_assert_eq(no_diagnose(&p, NULL, &cand, &ref, 0x1.0p-53, 128, &d, err, sizeof err), 0);
+    cr_expect(d.found);
+    cr_expect(strstr(d.detail, "indistinguishable") != NULL, "detail '%s'", d.detail);
+    no_arrays_free(&cand);
+    no_arrays_free(&ref);
+    no_arrays_free(&bits);
+    no_problem_free(&p);
+}
+
+/* fast's output with every entry rounded to float32 is within float32's
+ * envelope and far outside float64's: low_precision. */
+Test(diagnose, low_precision_envelope)
+{
+    no_spec s;
+    no_test_spec(&s, 3, NO_SCHEME_EULER, 1, 4);
+    no_problem p;
+    char err[256];
+    cr_assert_eq(no_problem_generate(&p, &s, err, sizeof err), 0, "%s", err);
+    no_arrays cand;
+    cr_assert_eq(fast_run(&p, &cand, err, sizeof err), 0, "%s", err);
+    for (int i = 0; i < cand.count; i++)
+        for (size_t e = 0; e < cand.a[i].n; e++)
+            cand.a[i].v[e] = (float)cand.a[i].v[e];
+    expect_cause(&p, &cand, "low_precision");
+    no_arrays_free(&cand);
+    no_problem_free(&p);
+}
