@@ -1,0 +1,252 @@
+#!/usr/bin/python3
+"""resnet_torch.py - a PyTorch implementation of the nodeoracle model, as a user would write it.
+
+Reads a nodeoracle problem directory (docs/formats.md), runs the residual network /
+Neural-ODE discretisation of proofs-notes/conventions.md in torch (float64 by default)
+
+    z_0 = A x,  layer k: scheme steps of the autonomous field v_k,  yhat = B z_L,
+    F = 1/(2N) sum_i |yhat_i - y_i|^2,
+
+and gets the gradient from torch.autograd (loss.backward()): that is the discrete
+adjoint, backpropagation through the scheme.  The adjoint states p_k = dF/dz_k are the
+.grad of the layer-boundary states (retain_grad).  When the problem says
+adjoint = continuous, the gradient is the optimise-then-discretise one, integrated
+backward with vector-Jacobian products from torch.autograd.grad (conventions.md
+"Continuous adjoint"), since backward() of the forward graph is the discrete adjoint.
+
+Library use:
+
+    import resnet_torch as rt
+    prob = rt.load_problem("PROBLEM_DIR")
+    res = rt.run(prob)        # dict of NumPy arrays: output, loss, grad{...}, adjoint, states
+"""
+
+import json
+import math
+import os
+import sys
+
+import numpy as np
+
+try:
+    import torch
+except ImportError:                                    # pragma: no cover
+    torch = None
+
+SKIP = 77  # the automake / meson "skipped" exit status
+
+
+def require_torch():
+    if torch is None:
+        print("PyTorch not installed: apt-get install python3-torch", file=sys.stderr)
+        sys.exit(SKIP)
+
+
+PARAMS = {"linear": ("W",), "rff": ("W",), "mlp": ("a", "u", "b")}
+
+TABLEAUX = {
+    "euler": ([[0.0]], [1.0]),
+    "rk4": ([[0.0, 0.0, 0.0, 0.0],
+             [0.5, 0.0, 0.0, 0.0],
+             [0.0, 0.5, 0.0, 0.0],
+             [0.0, 0.0, 1.0, 0.0]],
+            [1.0 / 6.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 6.0]),
+}
+
+
+class ProblemError(Exception):
+    pass
+
+
+def load_problem(path):
+    """problem.json and the arrays it implies, as float64 NumPy arrays."""
+    with open(os.path.join(path, "problem.json"), "r", encoding="utf-8") as f:
+        spec = json.load(f)
+    if spec.get("format") != "nodeoracle-problem" or spec.get("version") != 1:
+        raise ProblemError("problem.json: not a nodeoracle-problem version 1")
+    fam = spec.get("family")
+    if fam not in PARAMS:
+        raise ProblemError("problem.json: unknown family %r" % fam)
+    N, din, dout, D, L = (spec[k] for k in ("N", "d_in", "d_out", "D", "L"))
+    shapes = {"X": (N, din), "Y": (N, dout), "A": (D, din), "B": (dout, D)}
+    if fam == "linear":
+        shapes["W"] = (L, D, D)
+    elif fam == "rff":
+        shapes.update({"Omega": (spec["q"], D), "beta": (spec["q"],),
+                       "W": (L, D, spec["q"])})
+    else:
+        M = spec["M"]
+        shapes.update({"a": (L, M, D), "u": (L, M, D), "b": (L, M)})
+    arrays = {}
+    for name, shape in shapes.items():
+        a = np.load(os.path.join(path, name + ".npy"), allow_pickle=False)
+        if a.shape != shape:
+            raise ProblemError("%s.npy: shape %s, expected %s" % (name, a.shape, shape))
+        arrays[name] = a
+    return {"spec": spec, "arrays": arrays}
+
+
+def layer_steps(L, m, h, grid=None, tol=1e-12):
+    """Step sizes per layer: m substeps h/m, or the intervals of a step grid (scaling
+    ode; every k/L must be a grid point within tol and is snapped to k/L)."""
+    if grid is None:
+        return [[h / m] * m for _ in range(L)]
+    t = np.asarray(grid, dtype=np.float64).copy()
+    if t.ndim != 1 or t.size < 2 or abs(t[0]) > tol or abs(t[-1] - 1) > tol:
+        raise ProblemError("grid: a 1-D array from 0 to 1 is required")
+    t[0], t[-1] = 0.0, 1.0
+    bounds = [0]
+    for k in range(1, L):
+        j = int(np.argmin(np.abs(t - k / L)))
+        if abs(t[j] - k / L) > tol:
+            raise ProblemError("grid: layer boundary %d/%d is not a grid point" % (k, L))
+        t[j] = k / L
+        bounds.append(j)
+    bounds.append(t.size - 1)
+    if not np.all(np.diff(t) > 0):
+        raise ProblemError("grid: not strictly increasing")
+    return [[float(t[j + 1] - t[j]) for j in range(bounds[k], bounds[k + 1])]
+            for k in range(L)]
+
+
+class Model:
+    """The field v_k(z) for a batch z (N x D) of the problem's family, in torch."""
+
+    def __init__(self, spec, arrays, dtype):
+        self.spec = spec
+        self.fam = spec["family"]
+        t = {k: torch.tensor(v, dtype=dtype) for k, v in arrays.items()}
+        self.data = t
+        # trained parameters: leaves of the autograd graph
+        self.params = {n: t[n].clone().requires_grad_(True) for n in PARAMS[self.fam]}
+        if self.fam == "rff":
+            self.c = math.sqrt(2.0 / spec["q"])
+        if self.fam == "mlp":
+            act = spec["activation"]
+            if act == "tanh":
+                self.sigma = torch.tanh
+            elif act == "softplus":
+                # log(1 + e^x) exactly: torch.nn.functional.softplus returns x itself
+                # above its threshold (20), an error of e^-20 relative to the contract.
+                self.sigma = lambda x: torch.logaddexp(torch.zeros_like(x), x)
+            elif act == "relu":
+                self.sigma = torch.relu          # relu'(0) = 0, as the contract says
+            else:
+                raise ProblemError("unknown activation %r" % act)
+
+    def v(self, k, z):
+        p = self.params
+        if self.fam == "linear":
+            return z @ p["W"][k].T                                   # W_k z
+        if self.fam == "rff":
+            phi = self.c * torch.cos(z @ self.data["Omega"].T + self.data["beta"])
+            return phi @ p["W"][k].T                                 # W_k phi(z)
+        M = self.spec["M"]
+        s = self.sigma(z @ p["u"][k].T + p["b"][k])                  # N x M
+        return (s @ p["a"][k]) / M                                   # (1/M) sum_j a_j s_j
+
+
+def run(prob, dtype=None, grid=None):
+    """Forward, loss, gradient (autograd), adjoint states and layer states.
+    Returns NumPy arrays in the computation's dtype."""
+    require_torch()
+    dtype = dtype or torch.float64
+    spec, arrays = prob["spec"], prob["arrays"]
+    L, m, N = spec["L"], spec["m"], spec["N"]
+    if spec["scaling"] == "sqrt":
+        if grid is not None:
+            raise ProblemError("a step grid is only defined for scaling ode")
+        h = 1.0 / math.sqrt(L)
+    else:
+        h = 1.0 / L
+    steps = layer_steps(L, m, h, grid)
+    a_tab, b_tab = TABLEAUX[spec["scheme"]]
+    s = len(b_tab)
+    model = Model(spec, arrays, dtype)
+    X, Y, A, B = (model.data[k] for k in ("X", "Y", "A", "B"))
+
+    def step(k, z, tau):
+        K = []
+        for i in range(s):
+            Yi = z
+            for j in range(i):
+                if a_tab[i][j] != 0:
+                    Yi = Yi + (tau * a_tab[i][j]) * K[j]
+            K.append(model.v(k, Yi))
+        for i in range(s):
+            z = z + (tau * b_tab[i]) * K[i]
+        return z
+
+    z = X @ A.T
+    z.requires_grad_(True)          # z_0 is a leaf: its .grad is p_0
+    states, boundaries = [z], []
+    for k in range(L):
+        bnd = [z]
+        for tau in steps[k]:
+            z = step(k, z, tau)
+            bnd.append(z)
+        boundaries.append(bnd)
+        z.retain_grad()
+        states.append(z)
+    out = z @ B.T
+    loss = ((out - Y) ** 2).sum() / (2 * N)
+
+    if spec["adjoint"] == "discrete":
+        loss.backward()
+        grad = {n: t.grad for n, t in model.params.items()}
+        adjoint = [zk.grad for zk in states]
+    else:
+        grad, adjoint = _continuous_adjoint(model, boundaries, steps, out, Y, B, N,
+                                            a_tab, b_tab)
+
+    def np_(t):
+        return t.detach().cpu().numpy()
+
+    return {"output": np_(out), "loss": np_(loss),
+            "grad": {n: np_(g) for n, g in grad.items()},
+            "adjoint": np.stack([np_(p) for p in adjoint]),
+            "states": np.stack([np_(zk) for zk in states])}
+
+
+def _continuous_adjoint(model, boundaries, steps, out, Y, B, N, a_tab, b_tab):
+    """Backward integration of dp/ds = -Dv^T p, dg/ds = -(dv/dtheta)^T p with the same
+    tableau and step -tau, re-anchored at the stored forward states."""
+    L, s = len(steps), len(b_tab)
+    names = list(model.params)
+    leaves = [model.params[n] for n in names]
+
+    def vjp(k, Z, P):
+        """(Dv_k(Z)^T P, (dv_k/dtheta)(Z)^T P) by reverse mode on v_k alone."""
+        Z = Z.detach().requires_grad_(True)
+        with torch.enable_grad():
+            v = model.v(k, Z)
+            g = torch.autograd.grad(v, [Z] + leaves, grad_outputs=P)
+        return g[0], g[1:]
+
+    with torch.no_grad():
+        p = (out - Y) @ B / N                                # p_L = (1/N) B^T (B z_L - y)
+        grad = [torch.zeros_like(t) for t in leaves]
+        adjoint = [None] * (L + 1)
+        adjoint[L] = p
+        for k in range(L - 1, -1, -1):
+            bnd = boundaries[k]
+            for n in range(len(steps[k]) - 1, -1, -1):
+                tau = steps[k][n]
+                z1, p1 = bnd[n + 1].detach(), p
+                V, DP, GP = [], [], []
+                for i in range(s):
+                    Z, P = z1, p1
+                    for j in range(i):
+                        if a_tab[i][j] != 0:
+                            Z = Z - (tau * a_tab[i][j]) * V[j]
+                            P = P + (tau * a_tab[i][j]) * DP[j]
+                    V.append(model.v(k, Z))
+                    dz, dth = vjp(k, Z, P)
+                    DP.append(dz)
+                    GP.append(dth)
+                for i in range(s):
+                    p = p + (tau * b_tab[i]) * DP[i]
+                    for g, d in zip(grad, GP[i]):
+                        g += (tau * b_tab[i]) * d
+            adjoint[k] = p
+    return dict(zip(names, grad)), adjoint
