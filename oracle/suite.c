@@ -67,10 +67,44 @@ int no_suite_specs(const char *name, no_spec out[NO_SUITE_MAX])
         }
         return n;
     }
+    if (!strcmp(name, "deep")) {
+        /* Depth: L = 64, 256, 1024 for linear, rff (Gaussian) and mlp (tanh),
+         * Euler and RK4, m = 1, with N = 4 and D = 2 so the reference stays fast. */
+        const size_t Ls[] = {64, 256, 1024};
+        const int vs[] = {0, 1, 3};
+        for (int li = 0; li < 3; li++)
+            for (int vi = 0; vi < 3; vi++)
+                for (int sc = 0; sc < 2; sc++) {
+                    no_spec *s = &out[n++];
+                    small(s, 500 + (uint64_t)n);
+                    variant(s, vs[vi]);
+                    s->N = 4, s->D = 2, s->m = 1, s->L = Ls[li];
+                    s->scheme = sc ? NO_SCHEME_RK4 : NO_SCHEME_EULER;
+                }
+        return n;
+    }
+    if (!strcmp(name, "wide")) {
+        /* Width: q = 1024, 4096 (rff Gaussian and Matern-5/2), M = 1024, 4096
+         * (mlp tanh); Euler m = 1, N = 4, D = 2, L = 4. */
+        const size_t widths[] = {1024, 4096};
+        const int vs[] = {1, 2, 3};
+        for (int wi = 0; wi < 2; wi++)
+            for (int vi = 0; vi < 3; vi++) {
+                no_spec *s = &out[n++];
+                small(s, 700 + (uint64_t)n);
+                variant(s, vs[vi]);
+                s->N = 4, s->D = 2, s->m = 1, s->L = 4;
+                if (s->family == NO_FAMILY_RFF)
+                    s->q = widths[wi];
+                else
+                    s->M = widths[wi];
+            }
+        return n;
+    }
     return -1;
 }
 
 const char *no_suite_names(void)
 {
-    return "smoke default";
+    return "smoke default deep wide";
 }
