@@ -1,4 +1,5 @@
 /* ref_model.c - a problem's arrays as MPFR numbers (exact conversion from double). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,16 +39,15 @@ static int grid_uniform(ref_model *m)
         return -1;
     mpfr_t tau;
     mpfr_init2(tau, m->prec);
-    if (m->variant.h_den) {
-        mpfr_set_ui(tau, 1, MPFR_RNDN);
-        mpfr_div_ui(tau, tau, (unsigned long)(m->variant.h_den * s->m), MPFR_RNDN);
-    } else if (s->scaling == NO_SCALING_SQRT) {
-        mpfr_set_ui(tau, (unsigned long)s->L, MPFR_RNDN);
+    /* h = 1/n (ode) or 1/sqrt(n) (sqrt), n = L or the variant's h_den. */
+    unsigned long n = (unsigned long)(m->variant.h_den ? m->variant.h_den : s->L);
+    if (s->scaling == NO_SCALING_SQRT) {
+        mpfr_set_ui(tau, n, MPFR_RNDN);
         mpfr_rec_sqrt(tau, tau, MPFR_RNDN);
         mpfr_div_ui(tau, tau, (unsigned long)s->m, MPFR_RNDN);
     } else {
         mpfr_set_ui(tau, 1, MPFR_RNDN);
-        mpfr_div_ui(tau, tau, (unsigned long)(s->L * s->m), MPFR_RNDN);
+        mpfr_div_ui(tau, tau, n * (unsigned long)s->m, MPFR_RNDN);
     }
     for (size_t t = 0; t < m->nsteps; t++)
         mpfr_set(m->tau[t], tau, MPFR_RNDN);
@@ -78,27 +78,37 @@ int ref_model_set_grid(ref_model *m, const double *t, size_t count, char *err, s
             return no_errorf(err, len, "grid: not strictly increasing at index %zu", j + 1);
     if (grid_alloc(m, count - 1))
         return no_errorf(err, len, "out of memory building the step grid");
-    /* Layer k owns the steps inside [k/L, (k+1)/L]; a boundary must be a grid point. */
+    /* Layer k owns the steps inside [k/L, (k+1)/L]; a boundary must be a grid
+     * point.  k/L is not a double in general (1/3), so a grid point within
+     * 1e-12 of a boundary is that boundary, and the step sizes are computed
+     * from the exact k/L (docs/formats.md, "A step grid"). */
     size_t k = 0;
     m->first[0] = 0;
-    mpfr_t a, b;
+    mpfr_t a, b, x;
     mpfr_inits2(m->prec, a, b, (mpfr_ptr)0);
+    mpfr_init2(x, 64 + 64); /* L t exactly: 53-bit t times an integer < 2^64 */
+    mpfr_set_zero(a, 1);
     for (size_t j = 0; j + 1 < count; j++) {
-        mpfr_set_d(a, t[j], MPFR_RNDN);
-        mpfr_set_d(b, t[j + 1], MPFR_RNDN);
-        mpfr_sub(m->tau[j], b, a, MPFR_RNDN);
-        /* t[j+1] >= (k+1)/L  <=>  L t[j+1] >= k+1, exact in MPFR. */
-        mpfr_mul_ui(b, b, (unsigned long)s->L, MPFR_RNDN);
-        int cmp = mpfr_cmp_ui(b, (unsigned long)(k + 1));
-        if (cmp > 0) {
-            mpfr_clears(a, b, (mpfr_ptr)0);
+        mpfr_set_d(x, t[j + 1], MPFR_RNDN);
+        mpfr_mul_ui(x, x, (unsigned long)s->L, MPFR_RNDN);
+        mpfr_sub_ui(x, x, (unsigned long)(k + 1), MPFR_RNDN);
+        double off = mpfr_get_d(x, MPFR_RNDN) / (double)s->L; /* t - (k+1)/L */
+        if (fabs(off) <= 1e-12) {
+            mpfr_set_ui(b, (unsigned long)(k + 1), MPFR_RNDN);
+            mpfr_div_ui(b, b, (unsigned long)s->L, MPFR_RNDN);
+            m->first[++k] = j + 1;
+        } else if (off > 0) {
+            mpfr_clears(a, b, x, (mpfr_ptr)0);
             grid_uniform(m);
             return no_errorf(err, len, "grid: step %zu crosses the layer boundary %zu/L", j,
                              k + 1);
+        } else {
+            mpfr_set_d(b, t[j + 1], MPFR_RNDN);
         }
-        if (cmp == 0)
-            m->first[++k] = j + 1;
+        mpfr_sub(m->tau[j], b, a, MPFR_RNDN);
+        mpfr_swap(a, b);
     }
+    mpfr_clear(x);
     mpfr_clears(a, b, (mpfr_ptr)0);
     return 0;
 }
