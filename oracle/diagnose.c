@@ -74,6 +74,8 @@ static int variant_cases(const no_spec *s, int grid, variant_case out[NO_DIAG_MA
     }
     if (s->family == NO_FAMILY_MLP && s->M > 1)
         out[n].cause = "missing_1_over_M", out[n++].v.no_mean_field = 1;
+    if (s->family == NO_FAMILY_MLP)
+        out[n].cause = "transposed_weights", out[n++].v.swap_au = 1;
     if (s->family == NO_FAMILY_RFF) {
         if (s->q != 2)
             out[n].cause = "missing_rff_scale", out[n++].v.rff_no_scale = 1;

@@ -55,6 +55,7 @@ typedef struct {
     int rff_no_scale;    /* rff features without sqrt(2/q) */
     int rff_no_phase;    /* rff features cos(Omega z)/sqrt(q): no beta */
     int transpose_W;     /* linear: W_k^T z instead of W_k z */
+    int swap_au;         /* mlp: a and u exchanged (unpacked in the wrong order) */
     size_t h_den;        /* h = 1/h_den instead of the spec's h (0: the spec's) */
 } ref_variant;
 

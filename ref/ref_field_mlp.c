@@ -31,11 +31,20 @@ static void activation(no_activation act, mpfr_t s, mpfr_t ds, mpfr_t x, mpfr_t 
     }
 }
 
+/* The arrays the field uses as a and u: param 0 and 1, exchanged under the
+ * diagnosis variant swap_au (a and u unpacked in the wrong order). */
+static mpfr_t *role(const ref_field_ws *ws, int is_u)
+{
+    const ref_model *m = ws->m;
+    int idx = is_u ^ (m->variant.swap_au != 0);
+    return m->param[idx].v + ws->k * m->spec.M * m->spec.D;
+}
+
 static void mlp_neurons(ref_field_ws *ws, mpfr_t *z)
 {
     const ref_model *m = ws->m;
     size_t D = m->spec.D, M = m->spec.M;
-    mpfr_t *u = m->param[1].v + ws->k * M * D, *b = m->param[2].v + ws->k * M;
+    mpfr_t *u = role(ws, 1), *b = m->param[2].v + ws->k * M;
     for (size_t j = 0; j < M; j++) {
         ref_dot(ws->pre[j], u + j * D, 1, z, 1, D, ws->px, ws->py);
         mpfr_add(ws->pre[j], ws->pre[j], b[j], MPFR_RNDN);
@@ -46,7 +55,7 @@ static void mlp_neurons(ref_field_ws *ws, mpfr_t *z)
 static void mlp_eval(ref_field_ws *ws, mpfr_t *z, mpfr_t *v)
 {
     size_t D = ws->m->spec.D, M = ws->m->spec.M;
-    mpfr_t *a = ws->m->param[0].v + ws->k * M * D;
+    mpfr_t *a = role(ws, 0);
     mlp_neurons(ws, z);
     for (size_t r = 0; r < D; r++) {
         ref_dot(v[r], a + r, D, ws->act, 1, M, ws->px, ws->py);
@@ -62,7 +71,7 @@ static void mlp_vjp(ref_field_ws *ws, mpfr_t *z, mpfr_t *w, mpfr_t *zbar, mpfr_t
 {
     const ref_model *m = ws->m;
     size_t D = m->spec.D, M = m->spec.M;
-    mpfr_t *a = m->param[0].v + ws->k * M * D, *u = m->param[1].v + ws->k * M * D;
+    mpfr_t *a = role(ws, 0), *u = role(ws, 1);
     mlp_neurons(ws, z);
     for (size_t j = 0; j < M; j++) {
         ref_dot(ws->t[j], a + j * D, 1, w, 1, D, ws->px, ws->py);
@@ -73,7 +82,9 @@ static void mlp_vjp(ref_field_ws *ws, mpfr_t *z, mpfr_t *w, mpfr_t *zbar, mpfr_t
         ref_dot(zbar[c], u + c, D, ws->t, 1, M, ws->px, ws->py);
     if (!g)
         return;
-    mpfr_t *ga = g, *gu = g + M * D, *gb = g + 2 * M * D;
+    /* the gradient of a role goes to the array that played it */
+    int sw = m->variant.swap_au != 0;
+    mpfr_t *ga = g + (sw ? M * D : 0), *gu = g + (sw ? 0 : M * D), *gb = g + 2 * M * D;
     for (size_t j = 0; j < M; j++) {
         ref_scaled(ws->tmp, ws->t[j], scale);
         mpfr_add(gb[j], gb[j], ws->tmp, MPFR_RNDN);

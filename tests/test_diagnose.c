@@ -55,7 +55,7 @@ static void check_family(int v)
     struct {
         const char *cause;
         ref_variant v;
-    } cases[8];
+    } cases[10];
     int n = 0;
     memset(cases, 0, sizeof cases);
     cases[n].cause = "missing_1_over_N", cases[n++].v.loss_sum = 1;
@@ -63,8 +63,10 @@ static void check_family(int v)
     cases[n].cause = "sign_flip", cases[n++].v.residual_flip = 1;
     cases[n].cause = "missing_1_over_L", cases[n++].v.h_den = 1;
     cases[n].cause = "depth_off_by_one", cases[n++].v.h_den = s.L + 1;
-    if (s.family == NO_FAMILY_MLP)
+    if (s.family == NO_FAMILY_MLP) {
         cases[n].cause = "missing_1_over_M", cases[n++].v.no_mean_field = 1;
+        cases[n].cause = "transposed_weights", cases[n++].v.swap_au = 1;
+    }
     if (s.family == NO_FAMILY_RFF) {
         cases[n].cause = "missing_rff_scale", cases[n++].v.rff_no_scale = 1;
         cases[n].cause = "rff_no_phase", cases[n++].v.rff_no_phase = 1;
