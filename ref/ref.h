@@ -122,6 +122,8 @@ typedef struct {
     const ref_variant *variant;
     const double *grid;
     size_t grid_count;
+    ref_result *keep_hi; /* if not NULL, receives the (prec + guard) result
+                            (e.g. for 40-digit golden strings); caller clears */
 } ref_setup;
 
 /* ref_certify under a setup (the same two-precision method). */

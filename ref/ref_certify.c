@@ -93,7 +93,10 @@ int ref_certify_setup(const no_problem *p, mpfr_prec_t prec, const ref_setup *se
         for (size_t e = 0; e < rlo.a[i].n; e++)
             bits->a[i].v[e] = ref_correct_bits(rlo.a[i].v[e], rhi.a[i].v[e], prec);
     ref_result_clear(&rlo);
-    ref_result_clear(&rhi);
+    if (!rc && setup && setup->keep_hi)
+        *setup->keep_hi = rhi; /* ownership moves to the caller */
+    else
+        ref_result_clear(&rhi);
     if (rc) {
         no_arrays_free(values);
         no_arrays_free(bits);
