@@ -2,7 +2,7 @@
 #
 #   make demo       install missing Debian packages, build, run `nodeoracle demo`
 #   make test       install missing Debian packages, build, run the Criterion suite
-#   make coverage   line coverage of problem/ ref/ fast/ oracle/ (gcovr)
+#   make coverage   line coverage of problem/ ref/ fast/ oracle/ io/ (gcovr)
 #   make sanitize   the suite under ASan + UBSan
 #   make valgrind   the suite under valgrind memcheck
 #   make bench      median timings of forward+gradient (a benchmark, not a test)
@@ -20,20 +20,21 @@ OPT      ?= -O2
 # project's and always applies, even when CFLAGS is given on the command line.
 CFLAGS   ?= $(OPT) -g
 NO_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -ffp-contract=off \
-            -Iproblem -Iref -Ifast -Ioracle
-LDLIBS   += -lmpfr -lgmp -lm
+            -Iproblem -Iref -Ifast -Ioracle -Iio
+LDLIBS   += -ljansson -lmpfr -lgmp -lm
 TESTLIBS  = -lcriterion
 
 PROBLEM_SRC = $(wildcard problem/*.c)
 REF_SRC     = $(wildcard ref/*.c)
 FAST_SRC    = $(wildcard fast/*.c)
 ORACLE_SRC  = $(filter-out oracle/main.c,$(wildcard oracle/*.c))
-LIB_SRC     = $(PROBLEM_SRC) $(REF_SRC) $(FAST_SRC) $(ORACLE_SRC)
+IO_SRC      = $(wildcard io/*.c)
+LIB_SRC     = $(PROBLEM_SRC) $(REF_SRC) $(FAST_SRC) $(ORACLE_SRC) $(IO_SRC)
 TEST_SRC    = $(wildcard tests/*.c)
 
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
-HEADERS  = $(wildcard problem/*.h ref/*.h fast/*.h oracle/*.h tests/*.h)
+HEADERS  = $(wildcard problem/*.h ref/*.h fast/*.h oracle/*.h io/*.h tests/*.h)
 
 BIN  = $(BUILD)/nodeoracle
 TBIN = $(BUILD)/test_nodeoracle
@@ -44,7 +45,7 @@ BBIN = $(BUILD)/bench_nodeoracle
 all: $(BIN) $(TBIN)
 
 # Debian packages the build and tests need; installed only when missing.
-DEPS = libmpfr-dev libgmp-dev libcriterion-dev gcovr pkg-config python3-numpy
+DEPS = libmpfr-dev libgmp-dev libjansson-dev libcriterion-dev gcovr pkg-config python3-numpy
 deps:
 	@missing=""; for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -84,7 +85,7 @@ coverage: deps
 	@find build-cov -name '*.gcda' -delete
 	./build-cov/test_nodeoracle -j2 >/dev/null
 	gcovr -r . --object-directory build-cov --filter problem/ --filter ref/ --filter fast/ \
-	  --filter oracle/ --print-summary | tail -n 25
+	  --filter oracle/ --filter io/ --print-summary | tail -n 25
 	@echo "coverage goal: >= 90% of lines (the lines: figure above)"
 
 sanitize: deps

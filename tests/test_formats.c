@@ -10,7 +10,8 @@
  * ones whose product overflows), NaN and Inf in inputs, and every way
  * problem.json can be wrong (missing, extra, ill-typed, duplicated members,
  * invalid JSON, a member of another family).  Grids must be increasing, from
- * 0 to 1, through every layer boundary.
+ * 0 to 1, through every layer boundary.  The atomic writer leaves either
+ * the whole file or nothing, also when rename(2) fails.
  *
  * Every test works in its own mkdtemp directory under /tmp, removed at the
  * end.  No tolerances: every comparison is exact. */
@@ -25,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "candidate.h"
 #include "golden.h"
 #include "npy.h"
@@ -156,6 +158,8 @@ static void raw_npy(const char *path, const char *magic, int major, int minor, c
 #define F8(shape) "{'descr': '<f8', 'fortran_order': False, 'shape': " shape ", }"
 
 static const double four[4] = {1.0, -2.5, 0.125, 3.0};
+
+static void make_problem_simple(no_problem *p);
 
 /* ---- .npy ----------------------------------------------------------------- */
 
@@ -369,6 +373,49 @@ Test(formats, npy_failed_write_leaves_nothing)
     cr_expect_neq(access(path, F_OK), 0, "a file was written");
 }
 
+Test(formats, atomic_writes_and_paths)
+{
+    char path[256], err[512], buf[16];
+    /* Abort leaves nothing; commit leaves exactly the final file. */
+    in_tmp(path, sizeof path, "t.txt");
+    no_atomic w;
+    cr_assert_eq(no_atomic_open(&w, path, err, sizeof err), 0, "%s", err);
+    fputs("half", w.f);
+    cr_expect_eq(count_tmp(tmp_dir), 1);
+    no_atomic_abort(&w);
+    cr_expect_eq(count_tmp(tmp_dir), 0);
+    cr_expect_neq(access(path, F_OK), 0);
+    cr_assert_eq(no_atomic_write(path, "whole", 5, err, sizeof err), 0, "%s", err);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    cr_expect_eq(fread(buf, 1, sizeof buf, f), 5);
+    fclose(f);
+    cr_expect_eq(memcmp(buf, "whole", 5), 0);
+    cr_expect_eq(count_tmp(tmp_dir), 0);
+
+    /* mkdir -p through an existing file fails; over a directory succeeds. */
+    char dir[256];
+    FMT(dir, "%s/t.txt/sub", tmp_dir);
+    expect_error(no_path_mkdirs(dir, err, sizeof err), err, "t.txt", "mkdir under a file");
+    FMT(dir, "%s/a//b/", tmp_dir);
+    cr_expect_eq(no_path_mkdirs(dir, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(no_path_mkdirs(dir, err, sizeof err), 0, "again: %s", err);
+    no_problem p;
+    make_problem_simple(&p);
+    FMT(dir, "%s/t.txt/p", tmp_dir);
+    expect_error(no_problem_dir_write(dir, &p, err, sizeof err), err, "t.txt", "dir under a file");
+    no_problem_free(&p);
+
+    /* Joining: absolute names stay, over-long paths are errors. */
+    char j[32];
+    cr_expect_eq(no_path_join(j, sizeof j, "d/", "x", err, sizeof err), 0);
+    cr_expect_str_eq(j, "d/x");
+    cr_expect_eq(no_path_join(j, sizeof j, "d", "/abs", err, sizeof err), 0);
+    cr_expect_str_eq(j, "/abs");
+    expect_error(no_path_join(j, sizeof j, "a-directory-name-that-is", "too-long", err, sizeof err),
+                 err, "too-long", "path too long");
+}
+
 /* ---- problem directories ---------------------------------------------- */
 
 static void expect_same_spec(const no_spec *a, const no_spec *b, const char *what)
@@ -389,6 +436,14 @@ static void expect_same_spec(const no_spec *a, const no_spec *b, const char *wha
     }
     if (a->family == NO_FAMILY_MLP)
         cr_expect_eq(a->activation, b->activation, "%s: activation", what);
+}
+
+static void make_problem_simple(no_problem *p)
+{
+    no_spec s;
+    no_test_spec(&s, 0, NO_SCHEME_EULER, 1, 5);
+    char err[256];
+    cr_assert_eq(no_problem_generate(p, &s, err, sizeof err), 0, "%s", err);
 }
 
 /* Problem variant v (test_util.h), with values that need all 17 digits. */
@@ -598,7 +653,9 @@ Test(formats, problem_arrays_hostile)
     expect_problem_rejected(dir, "b.npy", "Inf in b");
     p.b[2] = keep;
     cr_assert_eq(no_npy_write(path, &b, err, sizeof err), 0);
-    cr_assert_eq(no_problem_dir_read(dir, &p, err, sizeof err), 0, "repaired: %s", err);
+    no_problem q;
+    cr_assert_eq(no_problem_dir_read(dir, &q, err, sizeof err), 0, "repaired: %s", err);
+    no_problem_free(&q);
     no_problem_free(&p);
 
     /* A float32 input is refused (only candidates may be float32). */
@@ -946,7 +1003,26 @@ Test(formats, golden_round_trip)
                  "bits of the wrong shape");
     cr_expect(rv.count == 0 && rb.count == 0);
 
+    /* loss stored as () reads as (1,); negative bits are refused. */
+    FMT(path, "%s/golden/grad_b.bits.npy", dir);
+    cr_assert_eq(no_npy_write(path, no_arrays_get(&bits, "grad_b"), err, sizeof err), 0);
+    FMT(path, "%s/golden/loss.npy", dir);
+    raw_npy(path, MAGIC, 1, 0, F8("()"), 64, four, 8);
+    cr_assert_eq(no_golden_read(dir, &s, &rv, &rb, err, sizeof err), 0, "%s", err);
+    cr_expect(no_arrays_get(&rv, "loss")->ndim == 1 && no_arrays_get(&rv, "loss")->v[0] == 1.0);
+    no_arrays_free(&rv);
+    no_arrays_free(&rb);
+    FMT(path, "%s/golden/loss.bits.npy", dir);
+    const double neg = -1;
+    raw_npy(path, MAGIC, 1, 0, F8("(1,)"), 64, &neg, 8);
+    expect_error(no_golden_read(dir, &s, &rv, &rb, err, sizeof err), err, "loss.bits.npy",
+                 "negative bits");
+
     /* The writer refuses mismatched bits and digit strings with spaces. */
+    expect_error(no_golden_write(dir, &val, &bits, NULL, 192, 0, NULL, err, sizeof err), err,
+                 "golden", "no version");
+    expect_error(no_golden_write(dir, &val, &bits, NULL, 0, 0, "1", err, sizeof err), err,
+                 "golden", "precision 0");
     no_arrays_free(&bits);
     cr_assert_eq(no_outputs_init(&bits, &s), 0);
     strs[0] = "1.5 e+00";

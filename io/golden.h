@@ -1,0 +1,64 @@
+/* golden.h - the reference outputs of a problem, PROBLEM/golden/
+ * (docs/formats.md, "Golden reference values"), and the hash that ties them
+ * to the problem's inputs.
+ *
+ * For every output array NAME (the layout of arrays.h):
+ *   NAME.npy       the reference correctly rounded to float64
+ *   NAME.bits.npy  per element, the number of correct bits of the reference
+ *   NAME.txt       per element, row-major: "<40 significant digits> <bits>\n"
+ * and provenance.json, written last (a golden/ with it is complete):
+ *   {"nodeoracle": VERSION, "mpfr": mpfr_get_version(), "gmp": gmp_version,
+ *    "precision": BITS, "inputs_hash": "16 lowercase hex digits"}
+ * with exactly these members. */
+#ifndef NO_GOLDEN_H
+#define NO_GOLDEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arrays.h"
+#include "problem.h"
+
+/* Write dir/golden/ (created if missing).  values and bits have the same
+ * arrays (names and shapes), as ref_certify() returns them.  digits is NULL
+ * or has values->count entries, each NULL or values->a[i].n strings: the
+ * reference of each element with 40 significant digits, as
+ * mpfr_asprintf("%.39Re") gives it from the high-precision result (no
+ * whitespace).  Where a string is not given, the line holds the float64
+ * value's own digits and min(bits, 53): a correctly rounded double is within
+ * a relative 2^-53 of the reference, and the text must not claim more.
+ * version is nodeoracle's version string; prec the working precision in bits.
+ * Returns 0, or -1 with err filled. */
+int no_golden_write(const char *dir, const no_arrays *values, const no_arrays *bits,
+                    const char *const *const *digits, long prec, uint64_t inputs_hash,
+                    const char *version, char *err, size_t len);
+
+/* Read dir/golden/NAME.npy and NAME.bits.npy for every array of spec's
+ * output layout (all required; loss may have shape () or (1,)); shapes are
+ * checked against spec, values and bits must be finite, bits >= 0.
+ * Returns 0, or -1 with err filled and values, bits empty. */
+int no_golden_read(const char *dir, const no_spec *spec, no_arrays *values, no_arrays *bits,
+                   char *err, size_t len);
+
+typedef struct {
+    char version[64]; /* nodeoracle's */
+    char mpfr[64];
+    char gmp[64];
+    long prec;
+    uint64_t inputs_hash;
+} no_golden_provenance;
+
+/* Read dir/golden/provenance.json.  Returns 0, or -1 with err filled. */
+int no_golden_provenance_read(const char *dir, no_golden_provenance *pv, char *err, size_t len);
+
+/* The inputs hash: FNV-1a 64 (offset basis 0xcbf29ce484222325, prime
+ * 0x100000001b3) over, in this order, the bytes of
+ * no_problem_dir_canonical(&p->spec) (without its terminating NUL), then the
+ * elements of every input array of the family in the order of
+ * no_problem_dir_arrays() (X Y A B, Omega beta, W, a u b), each element as
+ * its 8 bytes of IEEE 754 binary64, little-endian (the .npy data bytes).
+ * A change detector, not a cryptographic hash.  Returns 0 and *hash, or -1
+ * (an array is missing, out of memory, or a seed above 2^63 - 1). */
+int no_problem_hash(const no_problem *p, uint64_t *hash);
+
+#endif

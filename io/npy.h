@@ -1,0 +1,47 @@
+/* npy.h - NumPy .npy arrays, validated strictly (docs/formats.md, "Arrays").
+ *
+ * Read: format version 1.0 or 2.0, header <= 64 KiB padded with spaces to a
+ * multiple of 64 bytes and ending in '\n', a Python-literal dict with exactly
+ * the keys 'descr', 'fortran_order', 'shape' (any order, each once, an
+ * optional trailing comma), descr '<f8' (or '<f4' with NO_NPY_F32, widened
+ * exactly to double), fortran_order False, shape a tuple of at most 4
+ * non-negative integers whose product is at most NO_MAX_ELEMENTS, and data of
+ * exactly product * itemsize bytes.  Every value must be finite unless
+ * NO_NPY_NONFINITE is given (a candidate's NaN is a failure to report, not an
+ * input error).
+ *
+ * Write: version 1.0, '<f8', header padded to 64 bytes, atomically
+ * (atomic.h).  The data are encoded little-endian byte by byte, so files are
+ * the same on every host.
+ *
+ * Errors are one line, "FILE: what is wrong". */
+#ifndef NO_NPY_H
+#define NO_NPY_H
+
+#include <stddef.h>
+
+#include "arrays.h"
+
+enum {
+    NO_NPY_F32 = 1u << 0,       /* accept '<f4' (candidate outputs) */
+    NO_NPY_NONFINITE = 1u << 1, /* accept NaN and Inf (candidate outputs) */
+};
+
+/* Read path into out: ndim (0 for shape ()), shape, n and v (malloc'd; the
+ * caller frees out->v).  out->name is left as the caller set it.  flags is a
+ * mask of NO_NPY_*.  Returns 0, or -1 with err filled and out->v = NULL. */
+int no_npy_read(const char *path, no_array *out, unsigned flags, char *err, size_t len);
+
+/* Write a (ndim 0..4, n = product of its shape) as '<f8'.  Returns 0, or -1
+ * with err filled and no file left behind. */
+int no_npy_write(const char *path, const no_array *a, char *err, size_t len);
+
+/* "(2, 3)", "(3,)", "()": a shape as Python (and numpy's header) writes it. */
+void no_npy_shape_str(char *buf, size_t n, int ndim, const size_t *shape);
+
+/* 0 if a has exactly the shape (ndim, shape); else -1 with err filled:
+ * "FILE: shape (found), expected (wanted)". */
+int no_npy_check_shape(const char *path, const no_array *a, int ndim, const size_t *shape,
+                       char *err, size_t len);
+
+#endif
