@@ -4,16 +4,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "cmd.h"
 #include "compare.h"
 #include "ref.h"
 #include "report.h"
 #include "spec_args.h"
 #include "suite.h"
 
-#define NODEORACLE_VERSION "0.1.0"
-
-/* Exit status: 0 every comparison passed, 1 a comparison failed, 2 usage or input error. */
-enum { EXIT_PASS = 0, EXIT_MISMATCH = 1, EXIT_USAGE = 2 };
+enum { EXIT_PASS = NO_EXIT_PASS, EXIT_MISMATCH = NO_EXIT_MISMATCH, EXIT_USAGE = NO_EXIT_USAGE };
 
 static const char help_main[] =
     "NAME\n"
@@ -22,6 +20,8 @@ static const char help_main[] =
     "SYNOPSIS\n"
     "  nodeoracle demo [--prec BITS]\n"
     "  nodeoracle compare [PROBLEM OPTIONS | --suite NAME] [--prec BITS] [--quiet]\n"
+    "  nodeoracle gen --suite NAME --out DIR [--prec BITS]\n"
+    "  nodeoracle check --problem DIR --candidate DIR [--precision P] [--grid F] [--json]\n"
     "  nodeoracle help [COMMAND]\n"
     "  nodeoracle --version\n"
     "\n"
@@ -38,6 +38,10 @@ static const char help_main[] =
     "            adjoint kind on small problems) and print the table; under a minute.\n"
     "  compare   compare ref and fast on one problem given by PROBLEM OPTIONS, or on\n"
     "            every problem of --suite NAME.\n"
+    "  gen       write golden reference vectors (problems, float64 values, 40-digit\n"
+    "            strings, correct bits, provenance) for a suite: docs/formats.md.\n"
+    "  check     validate an outside implementation's outputs against the reference and\n"
+    "            diagnose a failure: docs/check.md.\n"
     "  help      this text, or the help of one command.\n"
     "\n"
     "EXIT STATUS\n"
@@ -87,23 +91,10 @@ static const char help_demo[] =
     "  Same as `nodeoracle compare --suite default`: linear; rff with Gaussian and\n"
     "  Matern-5/2 kernels; mlp with tanh, softplus and relu; Euler and RK4 with m = 2\n"
     "  substeps; discrete and continuous adjoints; plus the sqrt (SDE) scaling.\n"
-    "  N=12, D=4, L=8, q=16, M=8. Exit status as for compare.\n";
+    "  N=12, D=4, L=8, q=16, M=6. Exit status as for compare.\n";
 
-static int usage_error(const char *msg)
-{
-    fprintf(stderr, "nodeoracle: %s (try 'nodeoracle help')\n", msg);
-    return EXIT_USAGE;
-}
-
-static int parse_prec(const char *v, long *prec)
-{
-    char *end;
-    long p = v ? strtol(v, &end, 10) : 0;
-    if (!v || *end || p < REF_PREC_MIN || p > REF_PREC_MAX)
-        return -1;
-    *prec = p;
-    return 0;
-}
+#define usage_error no_cmd_usage_error
+#define parse_prec no_cmd_parse_prec
 
 static int cmd_compare(int argc, char **argv, int demo)
 {
@@ -203,6 +194,10 @@ int main(int argc, char **argv)
             fputs(no_spec_args_help, stdout);
         } else if (argc > 2 && !strcmp(argv[2], "demo")) {
             fputs(help_demo, stdout);
+        } else if (argc > 2 && !strcmp(argv[2], "gen")) {
+            fputs(no_cmd_gen_help, stdout);
+        } else if (argc > 2 && !strcmp(argv[2], "check")) {
+            fputs(no_cmd_check_help, stdout);
         } else if (argc > 2) {
             return usage_error("no such command");
         } else {
@@ -219,6 +214,10 @@ int main(int argc, char **argv)
         return cmd_compare(argc - 2, argv + 2, 0);
     if (!strcmp(cmd, "demo"))
         return cmd_compare(argc - 2, argv + 2, 1);
+    if (!strcmp(cmd, "gen"))
+        return no_cmd_gen(argc - 2, argv + 2);
+    if (!strcmp(cmd, "check"))
+        return no_cmd_check(argc - 2, argv + 2);
     char err[128];
     snprintf(err, sizeof err, "unknown command '%s'", cmd);
     return usage_error(err);

@@ -19,7 +19,7 @@ static void variant(no_spec *s, int v)
         s->family = NO_FAMILY_RFF, s->kernel = NO_KERNEL_MATERN, s->nu = 2.5, s->q = 16;
         break;
     default:
-        s->family = NO_FAMILY_MLP, s->M = 8;
+        s->family = NO_FAMILY_MLP, s->M = 6; /* != L = 8: keeps a missing 1/M and 1/L apart */
         s->activation = v == 3 ? NO_ACT_TANH : v == 4 ? NO_ACT_SOFTPLUS : NO_ACT_RELU;
         break;
     }

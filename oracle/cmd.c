@@ -1,0 +1,23 @@
+/* cmd.c - what the subcommands share. */
+#include "cmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ref.h"
+
+int no_cmd_usage_error(const char *msg)
+{
+    fprintf(stderr, "nodeoracle: %s (try 'nodeoracle help')\n", msg);
+    return NO_EXIT_USAGE;
+}
+
+int no_cmd_parse_prec(const char *v, long *prec)
+{
+    char *end;
+    long p = v ? strtol(v, &end, 10) : 0;
+    if (!v || !*v || *end || p < REF_PREC_MIN || p > REF_PREC_MAX)
+        return -1;
+    *prec = p;
+    return 0;
+}

@@ -1,0 +1,22 @@
+/* cmd.h - the subcommands of `nodeoracle` (oracle/main.c dispatches). */
+#ifndef NO_CMD_H
+#define NO_CMD_H
+
+#define NODEORACLE_VERSION "0.2.0"
+
+/* Exit status: 0 every comparison passed, 1 a comparison failed, 2 usage or input error. */
+enum { NO_EXIT_PASS = 0, NO_EXIT_MISMATCH = 1, NO_EXIT_USAGE = 2 };
+
+/* "nodeoracle: MSG (try 'nodeoracle help')" on stderr; returns NO_EXIT_USAGE. */
+int no_cmd_usage_error(const char *msg);
+
+/* --prec: bits in [REF_PREC_MIN, REF_PREC_MAX]; 0, or -1 for a bad value. */
+int no_cmd_parse_prec(const char *v, long *prec);
+
+int no_cmd_gen(int argc, char **argv);
+int no_cmd_check(int argc, char **argv);
+
+extern const char no_cmd_gen_help[];
+extern const char no_cmd_check_help[];
+
+#endif
