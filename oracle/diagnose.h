@@ -17,6 +17,16 @@
 
 #define NO_DIAG_MAX 16
 
+/* low_precision is named when the candidate's error is within this many bits
+ * (a factor 2^4 = 16 either way) of the error of the reference's own run in
+ * the lower precision.  Two programs in one precision differ in how often
+ * they round (the reference rounds each dot product and sum once, a
+ * candidate once per term) and in the signs of their rounding errors: for
+ * the default suite's sizes the measured spread is within about 2 bits
+ * (docs/check.md); 4 bits leaves 2 bits of margin while still separating
+ * float32 (24 bits) from float64 (53) and bfloat16 (8) by far more. */
+#define NO_DIAG_ENVELOPE_BITS 4.0
+
 typedef struct {
     char cause[32];  /* e.g. "missing_1_over_N"; "" if none */
     double match;    /* the candidate's largest normwise error against it */

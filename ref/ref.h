@@ -22,6 +22,7 @@
 /* Limits on the working precision (bits). */
 #define REF_PREC_MIN 53 /* the double inputs must be exact */
 #define REF_PREC_MAX 65536
+#define REF_PREC_ROUNDED_MIN 8 /* bfloat16's significand, for ref_model_init_rounded */
 
 /* An MPFR array with the same name and shape conventions as no_array. */
 typedef struct {
@@ -77,6 +78,17 @@ typedef struct {
 } ref_model;
 
 int ref_model_init(ref_model *m, const no_problem *p, mpfr_prec_t prec, char *err, size_t len);
+
+/* The same computation with every input and every primitive rounded to prec
+ * bits, prec in [REF_PREC_ROUNDED_MIN, REF_PREC_MAX]: at 24 bits each MPFR
+ * operation rounds exactly as an IEEE float32 operation would (MPFR's wider
+ * exponent range aside), at 8 bits as bfloat16.  Not a reference: it emulates
+ * a candidate that computed in a lower precision, for the diagnosis's
+ * rounding envelope (oracle/diagnose.c); its results carry no certificate.
+ * Each primitive (mpfr_dot, mpfr_sum, a transcendental) is rounded once, so
+ * its error is that of the most careful program at that precision. */
+int ref_model_init_rounded(ref_model *m, const no_problem *p, mpfr_prec_t prec, char *err,
+                           size_t len);
 void ref_model_clear(ref_model *m);
 ref_array *ref_model_param(ref_model *m, const char *name);
 

@@ -124,12 +124,15 @@ void ref_model_clear(ref_model *m)
     m->nparams = 0;
 }
 
-int ref_model_init(ref_model *m, const no_problem *p, mpfr_prec_t prec, char *err, size_t len)
+/* Both entry points: the contract's (prec >= 53, inputs exact) and the
+ * emulation of a lower precision (inputs rounded to prec bits). */
+static int model_init(ref_model *m, const no_problem *p, mpfr_prec_t prec, mpfr_prec_t lo,
+                      char *err, size_t len)
 {
     memset(m, 0, sizeof *m);
-    if (prec < 53 || prec > REF_PREC_MAX) {
-        /* Below 53 bits the double inputs would not be represented exactly. */
-        snprintf(err, len, "precision %ld out of range [53, %d] bits", (long)prec, REF_PREC_MAX);
+    if (prec < lo || prec > REF_PREC_MAX) {
+        snprintf(err, len, "precision %ld out of range [%ld, %d] bits", (long)prec, (long)lo,
+                 REF_PREC_MAX);
         return -1;
     }
     if (no_spec_validate(&p->spec, NO_REQ_NONE, err, len))
@@ -161,6 +164,18 @@ int ref_model_init(ref_model *m, const no_problem *p, mpfr_prec_t prec, char *er
         return -1;
     }
     return 0;
+}
+
+int ref_model_init(ref_model *m, const no_problem *p, mpfr_prec_t prec, char *err, size_t len)
+{
+    /* Below 53 bits the double inputs would not be represented exactly. */
+    return model_init(m, p, prec, REF_PREC_MIN, err, len);
+}
+
+int ref_model_init_rounded(ref_model *m, const no_problem *p, mpfr_prec_t prec, char *err,
+                           size_t len)
+{
+    return model_init(m, p, prec, REF_PREC_ROUNDED_MIN, err, len);
 }
 
 ref_array *ref_model_param(ref_model *m, const char *name)

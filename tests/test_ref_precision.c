@@ -9,6 +9,8 @@
  *    smaller, so it stands for the exact value in this comparison). */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "ref.h"
 #include "rng.h"
@@ -49,6 +51,37 @@ static void run_at(const no_problem *p, long prec, ref_result *r)
     ref_model_clear(&m);
 }
 
+/* Every array of r1 (precision p1) agrees with r2 (much more accurate)
+ * normwise within the tolerance model at u = 2^-p1. */
+static void expect_within_model(const no_problem *p, const ref_result *r1, const ref_result *r2,
+                                long p1, const char *what)
+{
+    no_arrays d2;
+    cr_assert_eq(ref_result_to_double(r2, &d2), 0);
+    no_tol_model tol;
+    cr_assert_eq(no_tol_model_init(&tol, p, &d2, ldexp(1.0, (int)-p1)), 0);
+    for (int a = 0; a < r1->count; a++) {
+        mpfr_t diff, dmax, xmax;
+        mpfr_inits2(64, diff, dmax, xmax, (mpfr_ptr)0);
+        mpfr_set_zero(dmax, 1);
+        mpfr_set_zero(xmax, 1);
+        for (size_t e = 0; e < r1->a[a].n; e++) {
+            mpfr_sub(diff, r1->a[a].v[e], r2->a[a].v[e], MPFR_RNDA);
+            mpfr_abs(diff, diff, MPFR_RNDN);
+            mpfr_max(dmax, dmax, diff, MPFR_RNDU);
+            mpfr_abs(diff, r2->a[a].v[e], MPFR_RNDN);
+            mpfr_max(xmax, xmax, diff, MPFR_RNDN);
+        }
+        double rel = mpfr_zero_p(xmax) ? mpfr_get_d(dmax, MPFR_RNDU)
+                                       : mpfr_get_d(dmax, MPFR_RNDU) / mpfr_get_d(xmax, MPFR_RNDN);
+        double tl = no_tol_for(&tol, r1->a[a].name);
+        cr_log_info("%s %s: rel %.3e tol %.3e", what, r1->a[a].name, rel, tl);
+        cr_expect_leq(rel, tl, "%s: %s differs by %.3e > %.3e", what, r1->a[a].name, rel, tl);
+        mpfr_clears(diff, dmax, xmax, (mpfr_ptr)0);
+    }
+    no_arrays_free(&d2);
+}
+
 Test(ref_precision_pairs, two_precisions_agree_within_model)
 {
     no_rng r;
@@ -59,42 +92,62 @@ Test(ref_precision_pairs, two_precisions_agree_within_model)
         random_spec(&s, &r);
         long p1 = 53 + (long)no_rng_below(&r, 200), p2 = p1 + 1 + (long)no_rng_below(&r, 200);
         no_problem p;
-        char err[256], desc[256];
+        char err[256], desc[256], what[300];
         cr_assert_eq(no_problem_generate(&p, &s, err, sizeof err), 0, "%s", err);
         no_spec_describe(&s, desc, sizeof desc);
         ref_result r1, r2;
         run_at(&p, p1, &r1);
         run_at(&p, p2, &r2);
-        no_arrays d2;
-        cr_assert_eq(ref_result_to_double(&r2, &d2), 0);
-        no_tol_model tol;
-        cr_assert_eq(no_tol_model_init(&tol, &p, &d2, ldexp(1.0, (int)-p1)), 0);
-        for (int a = 0; a < r1.count; a++) {
-            mpfr_t diff, dmax, xmax;
-            mpfr_inits2(64, diff, dmax, xmax, (mpfr_ptr)0);
-            mpfr_set_zero(dmax, 1);
-            mpfr_set_zero(xmax, 1);
-            for (size_t e = 0; e < r1.a[a].n; e++) {
-                mpfr_sub(diff, r1.a[a].v[e], r2.a[a].v[e], MPFR_RNDA);
-                mpfr_abs(diff, diff, MPFR_RNDN);
-                mpfr_max(dmax, dmax, diff, MPFR_RNDU);
-                mpfr_abs(diff, r2.a[a].v[e], MPFR_RNDN);
-                mpfr_max(xmax, xmax, diff, MPFR_RNDN);
-            }
-            double rel = mpfr_zero_p(xmax) ? mpfr_get_d(dmax, MPFR_RNDU)
-                                           : mpfr_get_d(dmax, MPFR_RNDU) /
-                                                 mpfr_get_d(xmax, MPFR_RNDN);
-            double tl = no_tol_for(&tol, r1.a[a].name);
-            cr_log_info("%s %ld/%ld %s: rel %.3e tol %.3e", desc, p1, p2, r1.a[a].name, rel, tl);
-            cr_expect_leq(rel, tl, "%s at %ld vs %ld bits: %s differs by %.3e > %.3e", desc, p1,
-                          p2, r1.a[a].name, rel, tl);
-            mpfr_clears(diff, dmax, xmax, (mpfr_ptr)0);
-        }
-        no_arrays_free(&d2);
+        snprintf(what, sizeof what, "%s at %ld vs %ld bits", desc, p1, p2);
+        expect_within_model(&p, &r1, &r2, p1, what);
         ref_result_clear(&r1);
         ref_result_clear(&r2);
         no_problem_free(&p);
     }
+}
+
+/* ref_model_init_rounded, the diagnosis's emulation of float32 (24 bits)
+ * and of narrower formats, rounds the inputs too, so the contract's
+ * two-precision argument no longer applies as is; the same rounding-error
+ * model still bounds it, now with the input rounding counted as one more
+ * rounding per entry (within c = 4).  Its range: [8, REF_PREC_MAX] bits. */
+Test(ref_precision_pairs, rounded_runs_within_model)
+{
+    no_rng r;
+    no_rng_init(&r, 4242, NO_STREAM_TEST);
+    int n = 6 * no_test_iters();
+    for (int it = 0; it < n; it++) {
+        no_spec s;
+        random_spec(&s, &r);
+        long p1 = it % 2 ? 24 : 12 + (long)no_rng_below(&r, 30);
+        no_problem p;
+        char err[256], desc[256], what[300];
+        cr_assert_eq(no_problem_generate(&p, &s, err, sizeof err), 0, "%s", err);
+        no_spec_describe(&s, desc, sizeof desc);
+        ref_model m;
+        ref_result r1, r2;
+        cr_assert_eq(ref_model_init_rounded(&m, &p, p1, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(ref_run(&m, &r1, err, sizeof err), 0, "%s", err);
+        ref_model_clear(&m);
+        run_at(&p, 128, &r2);
+        snprintf(what, sizeof what, "%s rounded to %ld bits", desc, p1);
+        expect_within_model(&p, &r1, &r2, p1, what);
+        ref_result_clear(&r1);
+        ref_result_clear(&r2);
+        no_problem_free(&p);
+    }
+    no_spec s;
+    no_test_spec(&s, 0, NO_SCHEME_EULER, 1, 1);
+    no_problem p;
+    char err[256];
+    cr_assert_eq(no_problem_generate(&p, &s, err, sizeof err), 0, "%s", err);
+    ref_model m;
+    cr_expect_eq(ref_model_init_rounded(&m, &p, REF_PREC_ROUNDED_MIN - 1, err, sizeof err), -1);
+    cr_expect(strstr(err, "precision") != NULL, "'%s'", err);
+    cr_expect_eq(ref_model_init_rounded(&m, &p, REF_PREC_ROUNDED_MIN, err, sizeof err), 0, "%s",
+                 err);
+    ref_model_clear(&m);
+    no_problem_free(&p);
 }
 
 Test(ref_precision_pairs, claimed_bits_never_exceed_truth)
