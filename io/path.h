@@ -20,4 +20,16 @@ int no_path_join(char *buf, size_t n, const char *dir, const char *name, char *e
  * Returns 0, or -1 with err filled ("DIR: why"). */
 int no_path_mkdirs(const char *dir, char *err, size_t len);
 
+/* rm -r: remove path and, if it is a directory, everything below it
+ * (symbolic links are removed, never followed).  A missing path is fine.
+ * Returns 0, or -1 with err filled ("PATH: why"). */
+int no_path_rmtree(const char *path, char *err, size_t len);
+
+/* Make the directory tmp (complete, written by us) appear as dest: rename(2)
+ * when dest is absent; when dest exists it must hold the file `marker` (it
+ * is an earlier output of ours, not a user's directory), and is removed
+ * first.  On failure tmp is removed.  Returns 0, or -1 with err filled. */
+int no_path_publish_dir(const char *tmp, const char *dest, const char *marker, char *err,
+                        size_t len);
+
 #endif

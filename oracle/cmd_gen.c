@@ -1,4 +1,5 @@
 /* cmd_gen.c - `nodeoracle gen`: golden vectors (docs/check.md, docs/formats.md). */
+#include <errno.h>
 #include <mpfr.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,7 +79,36 @@ static double min_bits(const no_arrays *bits)
     return mb;
 }
 
-static int gen_one(const char *dir, const no_spec *s, long prec, char *err, size_t len)
+/* SPEC 6 hands out correctly rounded doubles: each value (RN of the
+ * higher-precision result, which has at least the claimed bits) is checked
+ * with mpfr_can_round, as MPFR's own tests do, to determine the round-to-
+ * nearest double whatever the exact value within the claimed error.  Exact
+ * zeros (claimed to full precision) round to 0 exactly. */
+static int check_correctly_rounded(const char *dir, const ref_result *hi, const no_arrays *bits,
+                                   char *err, size_t len)
+{
+    for (int i = 0; i < hi->count; i++) {
+        const no_array *b = no_arrays_get(bits, hi->a[i].name);
+        for (size_t e = 0; b && e < hi->a[i].n; e++) {
+            mpfr_srcptr x = hi->a[i].v[e];
+            if (mpfr_zero_p(x))
+                continue;
+            /* claimed relative bits c: |error| <= 2^-c |x| < 2^(EXP(x) - c) */
+            mpfr_exp_t c = (mpfr_exp_t)b->v[e];
+            if (!mpfr_can_round(x, c, MPFR_RNDN, MPFR_RNDZ, 53 + 1))
+                return no_errorf(err, len,
+                                 "%s: %s[%zu] is not provably correctly rounded to double "
+                                 "with %ld certified bits; raise --prec",
+                                 dir, hi->a[i].name, e, (long)c);
+        }
+    }
+    return 0;
+}
+
+/* Write the problem and its golden/ into dir; messages name the problem by
+ * label (dir is a temporary name). */
+static int gen_one(const char *dir, const char *label, const no_spec *s, long prec, char *err,
+                   size_t len)
 {
     no_problem p;
     if (no_problem_generate(&p, s, err, len))
@@ -91,9 +121,11 @@ static int gen_one(const char *dir, const no_spec *s, long prec, char *err, size
         uint64_t hash = 0;
         if (min_bits(&bits) < 60) {
             rc = no_errorf(err, len, "%s: the reference has only %.0f certified bits (< 60); "
-                                     "raise --prec", dir, min_bits(&bits));
+                                     "raise --prec", label, min_bits(&bits));
+        } else if (check_correctly_rounded(label, &hi, &bits, err, len)) {
+            rc = -1;
         } else if (no_problem_hash(&p, &hash)) {
-            rc = no_errorf(err, len, "%s: cannot hash the problem's inputs", dir);
+            rc = no_errorf(err, len, "%s: cannot hash the problem's inputs", label);
         } else {
             char ***digits = digit_strings(&hi);
             rc = no_golden_write(dir, &vals, &bits, (const char *const *const *)digits, prec,
@@ -148,11 +180,26 @@ int no_cmd_gen(int argc, char **argv)
         problem_name(name, sizeof name, i, &specs[i]);
         if (no_path_join(dir, sizeof dir, out, name, err, sizeof err))
             return no_cmd_usage_error(err);
+        /* A problem directory appears whole or not at all: it is written
+         * into a hidden temporary sibling and renamed into place. */
+        char tmp[NO_PATH_MAX], tname[160];
+        snprintf(tname, sizeof tname, ".%s.tmp.XXXXXX", name);
+        if (no_path_join(tmp, sizeof tmp, out, tname, err, sizeof err))
+            return no_cmd_usage_error(err);
+        if (!mkdtemp(tmp)) {
+            snprintf(err, sizeof err, "%s: cannot create a directory in it: %s", out,
+                     strerror(errno));
+            return no_cmd_usage_error(err);
+        }
         clock_t t0 = clock();
-        if (gen_one(dir, &specs[i], prec, err, sizeof err)) {
+        char ignore[64];
+        if (gen_one(tmp, dir, &specs[i], prec, err, sizeof err)) {
+            no_path_rmtree(tmp, ignore, sizeof ignore);
             fprintf(stderr, "nodeoracle: %s\n", err);
             return NO_EXIT_USAGE;
         }
+        if (no_path_publish_dir(tmp, dir, "problem.json", err, sizeof err))
+            return no_cmd_usage_error(err);
         fprintf(stderr, "[%d/%d] %s (%.1f s)\n", i + 1, n, name,
                 (double)(clock() - t0) / CLOCKS_PER_SEC);
     }
