@@ -48,8 +48,22 @@ const char no_cmd_check_help[] =
     "  --prec BITS       reference precision on the fly (default 128)\n"
     "  --json            one JSON object on stdout instead of the table\n"
     "\n"
+    "FILES\n"
+    "  In --candidate DIR (float64 or float32 .npy, C order; docs/formats.md):\n"
+    "    output.npy      N x d_out, B z_L                                 required\n"
+    "    loss.npy        () or (1,), 1/(2N) sum_i |yhat_i - y_i|^2        required\n"
+    "    grad_<P>.npy    dF/dP for every parameter array P (W; a, u, b)   required\n"
+    "    states.npy      (L+1) x N x D, z_k                               optional\n"
+    "    adjoint.npy     (L+1) x N x D, p_k = dF/dz_k                     optional\n"
+    "    candidate.json  {\"precision\", \"grid\", \"scheme\"}                  optional\n"
+    "\n"
     "EXIT STATUS\n"
-    "  0 every provided array passed; 1 an array failed; 2 usage or input error.\n";
+    "  0 every provided array passed; 1 an array failed; 2 usage or input error.\n"
+    "\n"
+    "EXAMPLES\n"
+    "  nodeoracle check --problem problems/001-rff-gaussian-euler-discrete-L8 --candidate out/\n"
+    "  nodeoracle check --problem P --candidate out/ --precision float32 --json\n"
+    "  nodeoracle check --problem P --candidate out/ --grid out/my_solver_steps.npy\n";
 
 typedef struct {
     const char *problem, *candidate, *grid;

@@ -53,9 +53,12 @@ static const char help_main[] =
     "  nodeoracle demo\n"
     "  nodeoracle compare --family rff --kernel matern --nu 2.5 --scheme rk4 --m 4\n"
     "  nodeoracle compare --suite smoke --prec 256\n"
+    "  nodeoracle gen --suite smoke --out problems\n"
+    "  nodeoracle check --problem problems/000-linear-euler-discrete-L8 --candidate mine/\n"
     "\n"
     "SEE ALSO\n"
-    "  README.md, proofs-notes/conventions.md (what is computed),\n"
+    "  README.md (\"Validate your implementation in five minutes\"), docs/formats.md,\n"
+    "  docs/check.md, proofs-notes/conventions.md (what is computed),\n"
     "  proofs-notes/tolerance.md (the tolerance model), proofs-notes/precision.md.\n";
 
 static const char help_compare[] =
