@@ -14,10 +14,10 @@ import os
 import sys
 import tempfile
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import resnet_torch as rt  # noqa: E402
+import resnet_torch as rt  # noqa: E402  (guards the torch and numpy imports)
+
+np = rt.np
 
 
 def _atomic(out_dir, name, write):
