@@ -28,7 +28,7 @@ typedef struct {
     no_precision precision;  /* float64 when candidate.json does not say */
     int has_precision;       /* candidate.json gave "precision" */
     int has_grid;            /* candidate.json gave "grid" */
-    char grid[NO_PATH_MAX];  /* its path, relative to the candidate dir unless absolute */
+    char grid[NO_PATH_MAX];  /* its path: candidate.json's name joined to the candidate dir */
     int has_scheme;          /* candidate.json gave "scheme" */
     no_scheme_id scheme;
 } no_candidate_info;

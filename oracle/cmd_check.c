@@ -201,10 +201,21 @@ static void print_json_report(const no_cmp_report *rep, const no_diagnosis *d,
     if (d) {
         json_t *o = json_object();
         json_object_set_new(o, "cause", json_string(d->cause));
+        json_object_set_new(o, "variant", json_string(d->variant));
         json_object_set_new(o, "match", json_real(isfinite(d->match) ? d->match : -1));
         json_object_set_new(o, "contract_match",
                             json_real(isfinite(d->contract_match) ? d->contract_match : -1));
         json_object_set_new(o, "detail", json_string(d->detail));
+        json_t *hyps = json_array();
+        for (int i = 0; i < d->nhyp; i++) {
+            json_t *h = json_object();
+            json_object_set_new(h, "cause", json_string(d->hyp[i].cause));
+            json_object_set_new(h, "variant", json_string(d->hyp[i].variant));
+            json_object_set_new(h, "match",
+                                json_real(isfinite(d->hyp[i].match) ? d->hyp[i].match : -1));
+            json_array_append_new(hyps, h);
+        }
+        json_object_set_new(o, "hypotheses", hyps);
         json_object_set_new(root, "diagnosis", o);
     } else {
         json_object_set_new(root, "diagnosis", json_null());
@@ -219,7 +230,11 @@ static void print_json_report(const no_cmp_report *rep, const no_diagnosis *d,
 static void print_diagnosis(const no_diagnosis *d)
 {
     printf("\ndiagnosis: %s", d->cause);
-    if (d->found)
+    if (d->variant[0])
+        printf(" [%s]", d->variant);
+    if (d->found && !strcmp(d->cause, "low_precision"))
+        printf(" (the size of the candidate's error, not a match: below)");
+    else if (d->found)
         printf(" (the candidate matches it to %.3e; the contract only to %.3e)", d->match,
                d->contract_match);
     else
@@ -230,7 +245,8 @@ static void print_diagnosis(const no_diagnosis *d)
         printf("  %s\n", d->detail);
     printf("  hypotheses run:");
     for (int i = 0; i < d->nhyp; i++)
-        printf(" %s=%.2e", d->hyp[i].cause, d->hyp[i].match);
+        printf(" %s%s%s%s=%.2e", d->hyp[i].cause, d->hyp[i].variant[0] ? "[" : "",
+               d->hyp[i].variant, d->hyp[i].variant[0] ? "]" : "", d->hyp[i].match);
     printf("\n");
 }
 
@@ -256,9 +272,8 @@ int no_cmd_check(int argc, char **argv)
     char gridpath[NO_PATH_MAX] = "";
     if (a.grid)
         snprintf(gridpath, sizeof gridpath, "%s", a.grid);
-    else if (info.has_grid && no_path_join(gridpath, sizeof gridpath, a.candidate, info.grid,
-                                           err, sizeof err))
-        goto usage;
+    else if (info.has_grid) /* already joined with the candidate directory */
+        snprintf(gridpath, sizeof gridpath, "%s", info.grid);
     double *times = NULL;
     size_t ntimes = 0;
     if (gridpath[0] && no_grid_read(gridpath, &p.spec, &times, &ntimes, err, sizeof err))

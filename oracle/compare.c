@@ -15,10 +15,13 @@ const char *no_verdict_name(no_verdict v)
     return (unsigned)v < 5 ? n[v] : "?";
 }
 
-static double ulp_of(double x)
+/* One ulp of x in the precision whose unit roundoff is u: the double's ulp
+ * times 2^(53 - p) for a p-bit significand (u = 2^-p), so that a float32
+ * candidate's error is counted in float32 ulps. */
+static double ulp_of(double x, double u)
 {
     x = fabs(x);
-    return nextafter(x, INFINITY) - x;
+    return (nextafter(x, INFINITY) - x) * (u / 0x1.0p-53);
 }
 
 static int same_shape(const no_array *a, const no_array *b)
@@ -47,7 +50,7 @@ static void compare_one(const no_array *c, const no_array *r, const no_array *bi
         r2 += rv * rv;
         e2 += err * err;
         if (rv != 0)
-            ulps = fmax(ulps, err / ulp_of(rv));
+            ulps = fmax(ulps, err / ulp_of(rv, tol->u));
         /* the reference's own error, from its per-element correct bits */
         refabs = fmax(refabs, fabs(rv) * ldexp(1.0, -(int)fmin(bits->v[e], 1000)));
         minb = fmin(minb, bits->v[e]);

@@ -20,7 +20,8 @@ typedef struct {
     char name[NO_NAME_LEN];
     double max_rel;      /* max |cand - ref| / max |ref| */
     double rms_rel;      /* rms(cand - ref) / rms(ref) */
-    double max_ulps;     /* max |cand - ref| / ulp(ref) over nonzero ref entries */
+    double max_ulps;     /* max |cand - ref| / ulp(ref) over nonzero ref entries, in ulps
+                            of the tolerance model's precision (u: float64, float32, ...) */
     double ref_bits;     /* normwise correct bits of the reference */
     double ref_min_bits; /* smallest elementwise correct bits of the reference */
     double tol;

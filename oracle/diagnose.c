@@ -65,6 +65,7 @@ static int run_hypothesis(const no_problem *p, const ref_setup *base, const ref_
 
 typedef struct {
     const char *cause;
+    const char *variant; /* which form of the cause, e.g. "h=1/(L+1)"; "" if one */
     ref_variant v;
 } variant_case;
 
@@ -80,21 +81,26 @@ static int variant_cases(const no_spec *s, int grid, variant_case out[NO_DIAG_MA
     if (!grid) { /* h = 1/n (ode) or 1/sqrt(n) (sqrt), n = 1 or L +- 1 */
         if (s->L > 1)
             out[n].cause = "missing_1_over_L", out[n++].v.h_den = 1;
-        out[n].cause = "depth_off_by_one", out[n++].v.h_den = s->L + 1;
+        out[n].cause = "depth_off_by_one", out[n].variant = "L+1", out[n++].v.h_den = s->L + 1;
         if (s->L > 2)
-            out[n].cause = "depth_off_by_one", out[n++].v.h_den = s->L - 1;
+            out[n].cause = "depth_off_by_one", out[n].variant = "L-1",
+            out[n++].v.h_den = s->L - 1;
     }
     if (s->family == NO_FAMILY_MLP && s->M > 1)
         out[n].cause = "missing_1_over_M", out[n++].v.no_mean_field = 1;
     if (s->family == NO_FAMILY_MLP)
-        out[n].cause = "transposed_weights", out[n++].v.swap_au = 1;
+        out[n].cause = "transposed_weights", out[n].variant = "a<->u", out[n++].v.swap_au = 1;
     if (s->family == NO_FAMILY_RFF) {
         if (s->q != 2)
             out[n].cause = "missing_rff_scale", out[n++].v.rff_no_scale = 1;
         out[n].cause = "rff_no_phase", out[n++].v.rff_no_phase = 1;
     }
     if (s->family == NO_FAMILY_LINEAR)
-        out[n].cause = "transposed_weights", out[n++].v.transpose_W = 1;
+        out[n].cause = "transposed_weights", out[n].variant = "W^T",
+        out[n++].v.transpose_W = 1;
+    for (int i = 0; i < n; i++)
+        if (!out[i].variant)
+            out[i].variant = "";
     return n;
 }
 
@@ -111,12 +117,16 @@ static double tol_of_worst(const no_problem *p, const no_arrays *ref, const no_a
     return isfinite(tol) ? tol : 0;
 }
 
-static void add(no_diagnosis *d, const char *cause, double match)
+/* Record a hypothesis; returns its index (or -1 if the table is full). */
+static int add(no_diagnosis *d, const char *cause, const char *variant, double match)
 {
     if (d->nhyp >= NO_DIAG_MAX)
-        return;
-    snprintf(d->hyp[d->nhyp].cause, sizeof d->hyp[0].cause, "%s", cause);
-    d->hyp[d->nhyp++].match = match;
+        return -1;
+    no_hypothesis *h = &d->hyp[d->nhyp];
+    snprintf(h->cause, sizeof h->cause, "%s", cause);
+    snprintf(h->variant, sizeof h->variant, "%s", variant);
+    h->match = match;
+    return d->nhyp++;
 }
 
 /* Relative size of the continuous-minus-discrete gap of the gradients. */
@@ -166,7 +176,7 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
     d->tol = tol_of_worst(p, ref, cand, u);
 
     double best = INFINITY, best_tol = 0;
-    const char *best_cause = "unknown";
+    int best_i = -1; /* the best hypothesis in d->hyp */
     variant_case vc[NO_DIAG_MAX];
     int nv = variant_cases(s, setup && setup->grid, vc);
     for (int i = 0; i < nv; i++) {
@@ -174,9 +184,9 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
         if (run_hypothesis(p, setup, &vc[i].v, s->adjoint, s->m, prec, &h, err, len))
             return -1;
         double mt = no_diag_match(cand, &h);
-        add(d, vc[i].cause, mt);
+        int k = add(d, vc[i].cause, vc[i].variant, mt);
         if (mt < best)
-            best = mt, best_cause = vc[i].cause, best_tol = tol_of_worst(p, &h, cand, u);
+            best = mt, best_i = k, best_tol = tol_of_worst(p, &h, cand, u);
         no_arrays_free(&h);
     }
 
@@ -189,9 +199,9 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
     double mt = no_diag_match(cand, &h), gap = grad_gap(&h, ref);
     const char *adj_cause = other == NO_ADJOINT_CONTINUOUS ? "continuous_adjoint"
                                                            : "discrete_adjoint";
-    add(d, adj_cause, mt);
+    int k = add(d, adj_cause, "", mt);
     if (mt < best) {
-        best = mt, best_cause = adj_cause, best_tol = tol_of_worst(p, &h, cand, u);
+        best = mt, best_i = k, best_tol = tol_of_worst(p, &h, cand, u);
         double order = NAN;
         if (!(setup && setup->grid) && s->m <= NO_MAX_SUBSTEPS / 2 &&
             !run_hypothesis(p, NULL, NULL, other, 2 * s->m, prec, &h2, err, len)) {
@@ -223,13 +233,12 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
         if (run_hypothesis(p, setup, NULL, s->adjoint, s->m, lower[f].bits, &h, err, len))
             return -1;
         double mt = no_diag_match(cand, &h), e_fmt = match_provided(cand, &h, ref);
-        char label[32];
-        snprintf(label, sizeof label, "low_precision(%s)", lower[f].name);
-        add(d, label, mt);
+        int k = add(d, "low_precision", lower[f].name, mt);
         no_arrays_free(&h);
         double lost = log2(d->contract_match / e_fmt); /* bits the candidate lost vs the run */
-        if (!(best <= best_tol) && e_fmt > 0 && fabs(lost) <= NO_DIAG_ENVELOPE_BITS) {
-            best = mt, best_cause = "low_precision", best_tol = INFINITY;
+        if (!(best <= best_tol) && e_fmt > 0 && d->contract_match <= NO_DIAG_ENVELOPE_MAX &&
+            fabs(lost) <= NO_DIAG_ENVELOPE_BITS) {
+            best = mt, best_i = k, best_tol = INFINITY;
             snprintf(d->detail, sizeof d->detail,
                      "the candidate's error %.3e is that of a %.1f-bit computation: %s "
                      "(%ld bits), whose emulation by the reference errs by %.3e",
@@ -239,16 +248,19 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
     }
 
     d->match = best;
-    d->found = best <= best_tol || best * 100 <= d->contract_match;
-    snprintf(d->cause, sizeof d->cause, "%s", d->found ? best_cause : "unknown");
+    d->found = best_i >= 0 && (best <= best_tol || best * 100 <= d->contract_match);
+    const no_hypothesis *bh = d->found ? &d->hyp[best_i] : NULL;
+    snprintf(d->cause, sizeof d->cause, "%s", bh ? bh->cause : "unknown");
+    snprintf(d->variant, sizeof d->variant, "%s", bh ? bh->variant : "");
     /* Hypotheses that coincide on this problem (e.g. M = L makes a missing 1/M
-     * and a missing 1/L the same computation) are named, not hidden. */
-    if (d->found)
+     * and a missing 1/L the same computation) are named, not hidden.  Not
+     * for low_precision: an envelope is a size, not a computation to match. */
+    if (bh && strcmp(bh->cause, "low_precision"))
         for (int i = 0; i < d->nhyp; i++) {
             const no_hypothesis *h = &d->hyp[i];
             /* "equally": within a factor 2 of the best, or both at rounding level */
-            if (strcmp(h->cause, best_cause) && h->match <= fmax(2 * best, 16 * u) &&
-                strncmp(h->cause, "low_precision", 13)) {
+            if (strcmp(h->cause, bh->cause) && h->match <= fmax(2 * best, 16 * u) &&
+                strcmp(h->cause, "low_precision")) {
                 size_t l = strlen(d->detail);
                 snprintf(d->detail + l, sizeof d->detail - l,
                          "%sequally matches %s (indistinguishable on this problem)",

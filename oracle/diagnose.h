@@ -27,14 +27,22 @@
  * float32 (24 bits) from float64 (53) and bfloat16 (8) by far more. */
 #define NO_DIAG_ENVELOPE_BITS 4.0
 
+/* ... and only when the candidate's error is at most 2^-5 (5 correct bits):
+ * the bugs the diagnosis hunts change results by a few percent or more, so
+ * a larger error is not ascribed to rounding even when a coarse format's
+ * computation (bfloat16 on a growing flow: 2^-5 measured) errs as much. */
+#define NO_DIAG_ENVELOPE_MAX 0x1.0p-5
+
 typedef struct {
-    char cause[32];  /* e.g. "missing_1_over_N"; "" if none */
-    double match;    /* the candidate's largest normwise error against it */
+    char cause[32];   /* e.g. "missing_1_over_N", "depth_off_by_one", "low_precision" */
+    char variant[16]; /* its form where it has several ("L+1", "float32"); else "" */
+    double match;     /* the candidate's largest normwise error against it */
 } no_hypothesis;
 
 typedef struct {
     int found;              /* a cause was named */
     char cause[32];         /* the best-matching cause, or "unknown" */
+    char variant[16];       /* its form ("L+1", "W^T", "float32", ...), or "" */
     double match;           /* its match */
     double contract_match;  /* the candidate against the contract's reference */
     double tol;             /* the tolerance the match was judged against */
