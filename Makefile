@@ -5,7 +5,8 @@
 #   make coverage   line coverage of problem/ ref/ fast/ oracle/ io/ (gcovr)
 #   make sanitize   the suite under ASan + UBSan
 #   make valgrind   the suite under valgrind memcheck
-#   make bench      median timings of forward+gradient (a benchmark, not a test)
+#   make bench      median timings of forward+gradient, and of `nodeoracle check`
+#                   from golden files vs on the fly (a benchmark, not a test)
 #   make fuzz       build the libFuzzer harnesses (clang)
 #
 # NO_TEST_ITERS multiplies the random-problem counts of the property tests
@@ -96,7 +97,7 @@ sanitize: deps
 
 valgrind: deps
 	@$(MAKE) --no-print-directory $(TBIN)
-	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --trace-children=yes -q ./$(TBIN) -j2
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --trace-children=yes --trace-children-skip='*python*,*/validate.sh' -q ./$(TBIN) -j2
 
 # Its own build directory, so the timed library is always the -O3 one; the
 # bench also times the -O3 build-bench/nodeoracle check (found next to itself).
