@@ -1,0 +1,245 @@
+/* test_run.h - what the command-line tests (test_cli.c, test_examples.c)
+ * share: finding the nodeoracle binary and the repository, running a command
+ * with its stdout, stderr and exit status captured, the error contract of
+ * the command, and scratch directories.
+ *
+ * The binary is the one built next to the test binary (build/, build-san/ or
+ * build-cov/, found through /proc/self/exe), else ./build/nodeoracle; a test
+ * that needs it is skipped if neither exists (`make test` builds it first).
+ * The repository root is the parent of that build directory, else ".".
+ * Everything here is static inline: one definition, no unused-function
+ * warnings in a file that uses only part of it. */
+#ifndef NO_TEST_RUN_H
+#define NO_TEST_RUN_H
+
+/* nftw(3) is XSI: a file including this header defines _XOPEN_SOURCE 700
+ * before its first #include. */
+#if !defined(_XOPEN_SOURCE) || _XOPEN_SOURCE < 500
+#error "define _XOPEN_SOURCE 700 before the first #include (nftw)"
+#endif
+
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The .timeout of every test that runs a command (seconds: ample for
+ * `nodeoracle demo` under valgrind).  One value for all, on purpose: BoxFort
+ * (Criterion's sandbox, Debian's libcriterion 2.4) keeps pending timeouts
+ * in a list sorted by deadline, and bxfi_push_timeout() links a request in
+ * without setting its next pointer, so a test started while another runs
+ * with a later deadline drops that one from the list: its timeout is lost
+ * and the request leaks (LeakSanitizer fails `make sanitize`).  With one
+ * limit for all, deadlines come in start order and nothing is dropped. */
+#define NO_TEST_TIMEOUT_S 600
+
+/* The directory holding the test binary, or "" if /proc/self/exe fails. */
+static inline const char *no_test_exe_dir(void)
+{
+    static char dir[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+    dir[n > 0 ? n : 0] = 0;
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        dir[0] = 0;
+    return dir;
+}
+
+/* Absolute path of the nodeoracle binary, or NULL. */
+static inline const char *nodeoracle(void)
+{
+    static char bin_path[PATH_MAX + 16];
+    char cand[PATH_MAX + 16];
+    const char *dir = no_test_exe_dir();
+    if (dir[0] && snprintf(cand, sizeof cand, "%s/nodeoracle", dir) < (int)sizeof cand &&
+        access(cand, X_OK) == 0 && realpath(cand, bin_path))
+        return bin_path;
+    if (access("./build/nodeoracle", X_OK) == 0 && realpath("./build/nodeoracle", bin_path))
+        return bin_path;
+    return NULL;
+}
+
+/* buf = absolute path of rel (e.g. "examples/numpy/validate.sh") in the
+ * repository: beside the build directory, else under the current one.
+ * Asserts that it exists. */
+static inline void no_test_repo_path(char *buf, size_t n, const char *rel)
+{
+    const char *dir = no_test_exe_dir();
+    char cand[2 * PATH_MAX];
+    if (dir[0] && snprintf(cand, sizeof cand, "%s/../%s", dir, rel) < (int)sizeof cand &&
+        access(cand, F_OK) == 0 && realpath(cand, buf) && strlen(buf) < n)
+        return;
+    cr_assert(realpath(rel, cand) != NULL && strlen(cand) < n, "%s not found", rel);
+    memcpy(buf, cand, strlen(cand) + 1);
+}
+
+typedef struct {
+    int status;  /* exit status, or -1 if it did not exit normally */
+    char *out;   /* stdout */
+    char *err;   /* stderr */
+} run_result;
+
+static inline char *slurp(FILE *f)
+{
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *s = malloc((size_t)(n > 0 ? n : 0) + 1);
+    cr_assert_not_null(s);
+    size_t got = n > 0 ? fread(s, 1, (size_t)n, f) : 0;
+    s[got] = 0;
+    return s;
+}
+
+/* Run the shell command cmd (trusted test input) with stdin from /dev/null,
+ * capturing stdout and stderr in temporary files. */
+static inline run_result run_shell(const char *cmd)
+{
+    char out_name[] = "/tmp/nodeoracle-cli-out-XXXXXX";
+    char err_name[] = "/tmp/nodeoracle-cli-err-XXXXXX";
+    int fo = mkstemp(out_name), fe = mkstemp(err_name);
+    cr_assert(fo >= 0 && fe >= 0, "mkstemp failed");
+    close(fo);
+    close(fe);
+    size_t len = strlen(cmd) + 2 * sizeof out_name + 32;
+    char *full = malloc(len);
+    cr_assert_not_null(full);
+    snprintf(full, len, "%s >'%s' 2>'%s' </dev/null", cmd, out_name, err_name);
+    int st = system(full);
+    free(full);
+    run_result r;
+    r.status = st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    FILE *f = fopen(out_name, "r"), *g = fopen(err_name, "r");
+    cr_assert(f && g);
+    r.out = slurp(f);
+    r.err = slurp(g);
+    fclose(f);
+    fclose(g);
+    unlink(out_name);
+    unlink(err_name);
+    return r;
+}
+
+/* Run `nodeoracle ARGS` (args is a shell word list, trusted test input). */
+static inline run_result run(const char *args)
+{
+    const char *bin = nodeoracle();
+    if (!bin)
+        cr_skip_test("nodeoracle binary not built (make build/nodeoracle)");
+    size_t len = strlen(bin) + strlen(args) + 8;
+    char *cmd = malloc(len);
+    cr_assert_not_null(cmd);
+    snprintf(cmd, len, "'%s' %s", bin, args);
+    run_result r = run_shell(cmd);
+    free(cmd);
+    return r;
+}
+
+/* run() with printf-style arguments. */
+static inline run_result runf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline run_result runf(const char *fmt, ...)
+{
+    char args[4 * PATH_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    cr_assert(n >= 0 && (size_t)n < sizeof args, "command line too long");
+    return run(args);
+}
+
+static inline void run_free(run_result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+/* The command's contract for a usage or input error: exit 2, nothing on
+ * stdout (no partial output, not even a partial JSON object), and exactly
+ * one line on stderr that starts with "nodeoracle: " (and mentions want,
+ * when given).  what names the case in messages. */
+static inline void expect_error_result(const run_result *r, const char *what, const char *want)
+{
+    cr_expect_eq(r->status, 2, "%s: exit status %d, expected 2 (stderr '%s')", what, r->status,
+                 r->err);
+    size_t len = strlen(r->err);
+    int lines = 0;
+    for (size_t i = 0; i < len; i++)
+        lines += r->err[i] == '\n';
+    cr_expect(len > 0 && r->err[len - 1] == '\n' && lines == 1,
+              "%s: stderr is not exactly one line: '%s'", what, r->err);
+    cr_expect(!strncmp(r->err, "nodeoracle: ", 12), "%s: stderr '%s' lacks the prefix", what,
+              r->err);
+    if (want)
+        cr_expect(strstr(r->err, want) != NULL, "%s: stderr '%s' does not mention '%s'", what,
+                  r->err, want);
+    cr_expect_eq(strlen(r->out), 0, "%s: an error printed on stdout: '%s'", what, r->out);
+}
+
+/* ---- scratch directories ---------------------------------------------- */
+
+/* buf (at least 64 bytes) = a fresh directory /tmp/<prefix>XXXXXX. */
+static inline void no_test_mkdtemp(char *buf, size_t n, const char *prefix)
+{
+    cr_assert_lt((size_t)snprintf(buf, n, "/tmp/%sXXXXXX", prefix), n);
+    cr_assert_not_null(mkdtemp(buf), "mkdtemp failed");
+}
+
+static inline int no_test_rm_entry(const char *path, const struct stat *st, int flag,
+                                   struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+/* rm -rf path (depth first, not following links). */
+static inline void no_test_rmtree(const char *path)
+{
+    if (path && path[0])
+        nftw(path, no_test_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int no_test_seen[2];
+
+static inline int no_test_count_entry(const char *path, const struct stat *st, int flag,
+                                      struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    if (ftw->level > 0)
+        no_test_seen[0]++;
+    /* io/atomic.c names its temporaries NAME.tmp.XXXXXX, the examples'
+     * exporters .NAME.XXXXXX.tmp */
+    const char *name = path + ftw->base;
+    size_t n = strlen(name);
+    if (strstr(name, ".tmp.") || (n > 4 && !strcmp(name + n - 4, ".tmp")))
+        no_test_seen[1]++;
+    return 0;
+}
+
+/* Number of entries below path (files and directories, path itself not
+ * counted; 0 if it does not exist); *tmp (if not NULL) = how many of them
+ * are temporary files. */
+static inline int no_test_count_entries(const char *path, int *tmp)
+{
+    no_test_seen[0] = no_test_seen[1] = 0;
+    nftw(path, no_test_count_entry, 16, FTW_PHYS);
+    if (tmp)
+        *tmp = no_test_seen[1];
+    return no_test_seen[0];
+}
+
+#endif
