@@ -178,13 +178,19 @@ static void provided(const no_arrays *cand, const no_arrays *ref, const no_array
 }
 
 static void print_json_report(const no_cmp_report *rep, const no_diagnosis *d,
-                              no_precision prec, const char *desc)
+                              no_precision prec, const char *desc, const char *grid,
+                              int from_golden)
 {
     json_t *root = json_object(), *arr = json_array();
     json_object_set_new(root, "verdict", json_string(rep->pass ? "pass" : "fail"));
     json_object_set_new(root, "problem", json_string(desc));
     json_object_set_new(root, "precision", json_string(no_precision_name(prec)));
     json_object_set_new(root, "reference_bits", json_integer(rep->prec));
+    json_object_set_new(root, "reference", json_string(from_golden ? "golden" : "on-the-fly"));
+    /* what was replayed: the candidate's step grid (null: the problem's
+     * uniform grid) and the scheme used (the problem's unless overridden) */
+    json_object_set_new(root, "grid", grid ? json_string(grid) : json_null());
+    json_object_set_new(root, "scheme", json_string(no_scheme_name(rep->spec.scheme)));
     for (int i = 0; i < rep->nrows; i++) {
         const no_cmp_row *r = &rep->rows[i];
         json_t *o = json_object();
@@ -322,7 +328,7 @@ int no_cmd_check(int argc, char **argv)
     char desc[256];
     no_spec_describe(&p.spec, desc, sizeof desc);
     if (a.json) {
-        print_json_report(&rep, dp, precision, desc);
+        print_json_report(&rep, dp, precision, desc, times ? gridpath : NULL, use_golden);
     } else {
         printf("candidate %s, declared %s%s\n", a.candidate, no_precision_name(precision),
                times ? ", replaying its step grid" : "");
