@@ -39,6 +39,7 @@
  * of the bench itself; its figures are not medians of anything.)
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,33 +296,11 @@ static int run_quiet(char *const argv[])
     }
     int st;
     while (waitpid(pid, &st, 0) < 0)
-        ;
+        if (errno != EINTR)
+            return -1;
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* rm -r path (the temporary directory: plain files and directories only;
- * lstat, so a symbolic link is removed, never followed). */
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st))
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *e;
-        while (d && (e = readdir(d))) {
-            char sub[NO_PATH_MAX], err[64];
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-                !no_path_join(sub, sizeof sub, path, e->d_name, err, sizeof err))
-                remove_tree(sub);
-        }
-        if (d)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 /* The candidate directory of one problem: fast/'s outputs in the candidate
  * format (docs/formats.md), every array of the layout except the metric
@@ -411,7 +390,7 @@ static int bench_check(int quick)
     if (no_path_join(problems, sizeof problems, root, "problems", err, sizeof err) ||
         no_path_join(cands, sizeof cands, root, "candidates", err, sizeof err)) {
         printf("check: not measured: %s\n", err);
-        remove_tree(root);
+        no_path_rmtree(root, err, sizeof err);
         return 1;
     }
 
@@ -423,7 +402,7 @@ static int bench_check(int quick)
     int n = st == 0 ? scandir(problems, &ents, is_problem_entry, alphasort) : -1;
     if (n <= 0) {
         printf("check: not measured: nodeoracle gen exit status %d\n", st);
-        remove_tree(root);
+        no_path_rmtree(root, err, sizeof err);
         return 1;
     }
     check_cell *cells = calloc((size_t)n, sizeof *cells);
@@ -497,7 +476,7 @@ static int bench_check(int quick)
         free(ents[i]);
     free(ents);
     free(cells);
-    remove_tree(root);
+    no_path_rmtree(root, err, sizeof err);
     return failed;
 }
 
