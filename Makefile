@@ -8,6 +8,8 @@
 #   make bench      median timings of forward+gradient, and of `nodeoracle check`
 #                   from golden files vs on the fly (a benchmark, not a test)
 #   make fuzz       build the libFuzzer harnesses (clang)
+#   make examples-matrix  every NumPy mutant on every default problem, named
+#                   (a two-minute sweep; make test runs a subset)
 #
 # NO_TEST_ITERS multiplies the random-problem counts of the property tests
 # (Arb-style): CI runs the default 1, a nightly run may set 20.
@@ -41,7 +43,7 @@ BIN  = $(BUILD)/nodeoracle
 TBIN = $(BUILD)/test_nodeoracle
 BBIN = $(BUILD)/bench_nodeoracle
 
-.PHONY: all deps demo test coverage sanitize valgrind bench fuzz clean
+.PHONY: all deps demo test coverage sanitize valgrind bench fuzz examples-matrix clean
 
 all: $(BIN) $(TBIN)
 
@@ -105,6 +107,10 @@ bench: deps
 	@$(MAKE) --no-print-directory BUILD=build-bench OPT=-O3 build-bench/bench_nodeoracle \
 	  build-bench/nodeoracle
 	./build-bench/bench_nodeoracle
+
+examples-matrix: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	examples/numpy/mutant_matrix.sh default
 
 fuzz:
 	@$(MAKE) --no-print-directory -C fuzz
