@@ -116,4 +116,4 @@ fuzz:
 	@$(MAKE) --no-print-directory -C fuzz
 
 clean:
-	rm -rf build build-cov build-san build-bench fuzz/build
+	rm -rf build build-cov build-san build-bench build-vg fuzz/build
