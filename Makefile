@@ -97,8 +97,9 @@ sanitize: deps
 	  LDFLAGS="-fsanitize=address,undefined" build-san/test_nodeoracle build-san/nodeoracle
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build-san/test_nodeoracle -j2
 
+# The tests run the nodeoracle next to the test binary, so both are built.
 valgrind: deps
-	@$(MAKE) --no-print-directory $(TBIN)
+	@$(MAKE) --no-print-directory $(TBIN) $(BIN)
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --trace-children=yes --trace-children-skip='*python*,*/validate.sh' -q ./$(TBIN) -j2
 
 # Its own build directory, so the timed library is always the -O3 one; the
