@@ -63,6 +63,49 @@ static int run_hypothesis(const no_problem *p, const ref_setup *base, const ref_
     return rc;
 }
 
+/* How much more a candidate in the same precision may err than the
+ * reference's run in it: 2^NO_DIAG_ENVELOPE_BITS for the placement and signs
+ * of roundings, times sqrt(n_w) because the reference rounds a dot product
+ * of length n_w once and a candidate up to n_w times, whose errors add like
+ * a random walk (Higham and Mary's probabilistic bound, sqrt(n) u instead of
+ * n u; proofs-notes/tolerance.md, "Lower precisions"). */
+static double envelope_factor(const no_tol_model *t)
+{
+    return ldexp(sqrt(t->dot_len), (int)NO_DIAG_ENVELOPE_BITS);
+}
+
+int no_diag_cap_tolerance(no_tol_model *t, const no_problem *p, const ref_setup *setup,
+                          const no_arrays *ref, char *err, size_t len)
+{
+    if (!(t->u > 0x1.0p-53))
+        return 0;
+    long bits = lround(-log2(t->u));
+    no_arrays h;
+    if (run_hypothesis(p, setup, NULL, p->spec.adjoint, p->spec.m, bits, &h, err, len))
+        return -1;
+    double e_out = 0;
+    for (int pass = 0; pass < 2; pass++) /* output first: the loss uses it */
+        for (int i = 0; i < h.count; i++) {
+            if ((pass == 0) != !strcmp(h.a[i].name, "output"))
+                continue;
+            no_arrays one = {0};
+            one.count = 1;
+            one.a[0] = h.a[i]; /* a view */
+            double e = no_diag_match(&one, ref);
+            if (pass == 0)
+                e_out = e;
+            /* The loss is one number: its measured error can be small by
+             * chance (a lucky cancellation).  To first order its relative
+             * error is 2 kappa_r times the output's (dF/F = 2 <r, dyhat> /
+             * |r|^2), which the output, an array, measures stably. */
+            if (!strcmp(h.a[i].name, "loss"))
+                e = fmax(e, 2 * t->kappa_r * e_out);
+            no_tol_cap(t, h.a[i].name, fmax(e * envelope_factor(t), t->c * t->u));
+        }
+    no_arrays_free(&h);
+    return 0;
+}
+
 typedef struct {
     const char *cause;
     const char *variant; /* which form of the cause, e.g. "h=1/(L+1)"; "" if one */
@@ -174,6 +217,9 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
     const no_spec *s = &p->spec;
     d->contract_match = no_diag_match(cand, ref);
     d->tol = tol_of_worst(p, ref, cand, u);
+    no_tol_model contract;
+    if (no_tol_model_init(&contract, p, ref, u))
+        return no_errorf(err, len, "out of memory building the tolerance model");
 
     double best = INFINITY, best_tol = 0;
     int best_i = -1; /* the best hypothesis in d->hyp */
@@ -237,7 +283,7 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
         no_arrays_free(&h);
         double lost = log2(d->contract_match / e_fmt); /* bits the candidate lost vs the run */
         if (!(best <= best_tol) && e_fmt > 0 && d->contract_match <= NO_DIAG_ENVELOPE_MAX &&
-            fabs(lost) <= NO_DIAG_ENVELOPE_BITS) {
+            lost >= -NO_DIAG_ENVELOPE_BITS && lost <= log2(envelope_factor(&contract))) {
             best = mt, best_i = k, best_tol = INFINITY;
             snprintf(d->detail, sizeof d->detail,
                      "the candidate's error %.3e is that of a %.1f-bit computation: %s "

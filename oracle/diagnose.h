@@ -14,6 +14,7 @@
 #include "arrays.h"
 #include "problem.h"
 #include "ref.h"
+#include "tolerance.h"
 
 #define NO_DIAG_MAX 16
 
@@ -54,6 +55,18 @@ typedef struct {
 /* Normwise max relative error of cand against ref over the arrays both have
  * (and that the candidate format defines: not mgrad_*). */
 double no_diag_match(const no_arrays *cand, const no_arrays *ref);
+
+/* The measured envelope of a lower precision as a tolerance.  For u above
+ * float64's (float32 2^-24, bfloat16 2^-8) the a-priori model of
+ * tolerance.h can exceed 1 (its growth factor exp(2 Lambda) is a worst
+ * case), which would pass a float32 gradient of the wrong sign.  So the
+ * reference computes the problem in that precision (ref_model_init_rounded,
+ * under setup: grid, scheme) and each array's tolerance is capped at
+ * 2^NO_DIAG_ENVELOPE_BITS times that run's normwise error (at least c u):
+ * proofs-notes/tolerance.md, "Lower precisions".  No-op for float64.
+ * Returns 0, or -1 with err. */
+int no_diag_cap_tolerance(no_tol_model *t, const no_problem *p, const ref_setup *setup,
+                          const no_arrays *ref, char *err, size_t len);
 
 /* Diagnose a failing candidate.  ref: the contract's reference values (the
  * setup's grid, if any, already applied); u: the declared unit roundoff;

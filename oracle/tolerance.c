@@ -2,6 +2,7 @@
 #include "tolerance.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +90,7 @@ int no_tol_model_init(no_tol_model *t, const no_problem *p, const no_arrays *ref
     size_t width = s->family == NO_FAMILY_RFF ? s->q : s->family == NO_FAMILY_MLP ? s->M : s->D;
     double n_w = (double)(width + s->D);
     double S = (double)s->L * (double)s->m * (double)no_tableau_of(s->scheme)->stages;
+    t->dot_len = n_w;
     t->work_fwd = n_w + S;
     t->work_bwd = n_w + S + (double)s->N;
     double h = no_spec_step(s), lam = 0;
@@ -112,7 +114,7 @@ int no_tol_model_init(no_tol_model *t, const no_problem *p, const no_arrays *ref
     return 0;
 }
 
-double no_tol_for(const no_tol_model *t, const char *array)
+static double model_tol(const no_tol_model *t, const char *array)
 {
     int forward = !strcmp(array, "states") || !strcmp(array, "output");
     if (forward)
@@ -120,4 +122,26 @@ double no_tol_for(const no_tol_model *t, const char *array)
     if (!strcmp(array, "loss"))
         return t->c * t->u * t->work_bwd * exp(t->lambda) * t->kappa_r;
     return t->c * t->u * t->work_bwd * exp(2.0 * t->lambda) * t->kappa_r;
+}
+
+double no_tol_for(const no_tol_model *t, const char *array)
+{
+    double tol = model_tol(t, array);
+    for (int i = 0; i < t->ncaps; i++)
+        if (!strcmp(t->caps[i].name, array))
+            tol = fmin(tol, t->caps[i].tol);
+    return tol;
+}
+
+void no_tol_cap(no_tol_model *t, const char *array, double tol)
+{
+    int i = 0;
+    while (i < t->ncaps && strcmp(t->caps[i].name, array))
+        i++;
+    if (i == NO_MAX_ARRAYS)
+        return;
+    snprintf(t->caps[i].name, sizeof t->caps[i].name, "%s", array);
+    t->caps[i].tol = tol;
+    if (i == t->ncaps)
+        t->ncaps++;
 }
