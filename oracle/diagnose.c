@@ -188,13 +188,12 @@ static double grad_gap(const no_arrays *a, const no_arrays *b)
 
 /* The first layer at which the candidate's states leave the tolerance. */
 static void diverging_layer(const no_problem *p, const no_arrays *cand, const no_arrays *ref,
-                            double u, no_diagnosis *d)
+                            const no_tol_model *t, no_diagnosis *d)
 {
     const no_array *cs = no_arrays_get(cand, "states"), *rs = no_arrays_get(ref, "states");
-    no_tol_model t;
-    if (!cs || !rs || cs->n != rs->n || no_tol_model_init(&t, p, ref, u))
+    if (!cs || !rs || cs->n != rs->n)
         return;
-    double tol = no_tol_for(&t, "states"), rmax = 0;
+    double tol = no_tol_for(t, "states"), rmax = 0;
     for (size_t e = 0; e < rs->n; e++)
         rmax = fmax(rmax, fabs(rs->v[e]));
     size_t per = p->spec.N * p->spec.D;
@@ -217,9 +216,13 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
     const no_spec *s = &p->spec;
     d->contract_match = no_diag_match(cand, ref);
     d->tol = tol_of_worst(p, ref, cand, u);
+    /* The contract's tolerance as check applies it (capped for float32 and
+     * bfloat16), for the layer at which the states diverge. */
     no_tol_model contract;
     if (no_tol_model_init(&contract, p, ref, u))
         return no_errorf(err, len, "out of memory building the tolerance model");
+    if (no_diag_cap_tolerance(&contract, p, setup, ref, err, len))
+        return -1;
 
     double best = INFINITY, best_tol = 0;
     int best_i = -1; /* the best hypothesis in d->hyp */
@@ -313,6 +316,6 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
                          l ? "; " : "", h->cause);
             }
         }
-    diverging_layer(p, cand, ref, u, d);
+    diverging_layer(p, cand, ref, &contract, d);
     return 0;
 }
