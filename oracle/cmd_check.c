@@ -325,7 +325,7 @@ int no_cmd_check(int argc, char **argv)
 
     no_diagnosis diag, *dp = NULL;
     if (!rep.pass) {
-        if (no_diagnose(&p, &setup, &cand, &ref, unit_roundoff(precision), a.prec, &diag, err,
+        if (no_diagnose(&p, &setup, &cand, &ref, &tol, a.prec, &diag, err,
                         sizeof err) == 0)
             dp = &diag;
         else

@@ -25,6 +25,15 @@ double no_diag_match(const no_arrays *cand, const no_arrays *ref)
     return worst;
 }
 
+/* Normwise error of one array against its namesake in ref. */
+static double match_one(const no_array *a, const no_arrays *ref)
+{
+    no_arrays one = {0};
+    one.count = 1;
+    one.a[0] = *a; /* a view: shares a's storage */
+    return no_diag_match(&one, ref);
+}
+
 /* Normwise error of a against b over the arrays the candidate provided. */
 static double match_provided(const no_arrays *cand, const no_arrays *a, const no_arrays *b)
 {
@@ -83,32 +92,25 @@ int no_diag_cap_tolerance(no_tol_model *t, const no_problem *p, const ref_setup 
     no_arrays h;
     if (run_hypothesis(p, setup, NULL, p->spec.adjoint, p->spec.m, bits, &h, err, len))
         return -1;
-    double e_out = 0;
-    for (int pass = 0; pass < 2; pass++) /* output first: the loss uses it */
-        for (int i = 0; i < h.count; i++) {
-            if ((pass == 0) != !strcmp(h.a[i].name, "output"))
-                continue;
-            no_arrays one = {0};
-            one.count = 1;
-            one.a[0] = h.a[i]; /* a view */
-            double e = no_diag_match(&one, ref);
-            if (pass == 0)
-                e_out = e;
-            /* The loss is one number: its measured error can be small by
-             * chance (a lucky cancellation).  To first order its relative
-             * error is 2 kappa_r times the output's (dF/F = 2 <r, dyhat> /
-             * |r|^2), which the output, an array, measures stably. */
-            if (!strcmp(h.a[i].name, "loss"))
-                e = fmax(e, 2 * t->kappa_r * e_out);
-            no_tol_cap(t, h.a[i].name, fmax(e * envelope_factor(t), t->c * t->u));
-        }
+    const no_array *out = no_arrays_get(&h, "output");
+    double e_out = out ? match_one(out, ref) : 0;
+    for (int i = 0; i < h.count; i++) {
+        double e = match_one(&h.a[i], ref);
+        /* The loss is one number: its measured error can be small by chance
+         * (a lucky cancellation).  To first order its relative error is
+         * 2 kappa_r times the output's (dF/F = 2 <r, dyhat> / |r|^2), which
+         * the output, an array, measures stably. */
+        if (!strcmp(h.a[i].name, "loss"))
+            e = fmax(e, 2 * t->kappa_r * e_out);
+        no_tol_cap(t, h.a[i].name, fmax(e * envelope_factor(t), t->c * t->u));
+    }
     no_arrays_free(&h);
     return 0;
 }
 
 typedef struct {
     const char *cause;
-    const char *variant; /* which form of the cause, e.g. "h=1/(L+1)"; "" if one */
+    const char *variant; /* which form of the cause, e.g. "L+1"; NULL if one */
     ref_variant v;
 } variant_case;
 
@@ -141,33 +143,36 @@ static int variant_cases(const no_spec *s, int grid, variant_case out[NO_DIAG_MA
     if (s->family == NO_FAMILY_LINEAR)
         out[n].cause = "transposed_weights", out[n].variant = "W^T",
         out[n++].v.transpose_W = 1;
-    for (int i = 0; i < n; i++)
-        if (!out[i].variant)
-            out[i].variant = "";
     return n;
 }
 
+/* The smallest of t's tolerances over the arrays the candidate provided. */
+static double worst_tol(const no_tol_model *t, const no_arrays *ref, const no_arrays *cand)
+{
+    double tol = INFINITY;
+    for (int i = 0; i < cand->count; i++)
+        if (no_arrays_get(ref, cand->a[i].name))
+            tol = fmin(tol, no_tol_for(t, cand->a[i].name));
+    return isfinite(tol) ? tol : 0;
+}
+
+/* The same for the a-priori model around a hypothesis' outputs. */
 static double tol_of_worst(const no_problem *p, const no_arrays *ref, const no_arrays *cand,
                            double u)
 {
     no_tol_model t;
-    if (no_tol_model_init(&t, p, ref, u))
-        return 0;
-    double tol = INFINITY;
-    for (int i = 0; i < cand->count; i++)
-        if (no_arrays_get(ref, cand->a[i].name))
-            tol = fmin(tol, no_tol_for(&t, cand->a[i].name));
-    return isfinite(tol) ? tol : 0;
+    return no_tol_model_init(&t, p, ref, u) ? 0 : worst_tol(&t, ref, cand);
 }
 
-/* Record a hypothesis; returns its index (or -1 if the table is full). */
+/* Record a hypothesis (variant NULL: its only form); returns its index, or
+ * -1 if the table is full. */
 static int add(no_diagnosis *d, const char *cause, const char *variant, double match)
 {
     if (d->nhyp >= NO_DIAG_MAX)
         return -1;
     no_hypothesis *h = &d->hyp[d->nhyp];
     snprintf(h->cause, sizeof h->cause, "%s", cause);
-    snprintf(h->variant, sizeof h->variant, "%s", variant);
+    snprintf(h->variant, sizeof h->variant, "%s", variant ? variant : "");
     h->match = match;
     return d->nhyp++;
 }
@@ -178,10 +183,7 @@ static double grad_gap(const no_arrays *a, const no_arrays *b)
     double g = 0;
     for (int i = 0; i < a->count; i++)
         if (!strncmp(a->a[i].name, "grad_", 5)) {
-            no_arrays one = {0};
-            one.count = 1;
-            one.a[0] = a->a[i];
-            g = fmax(g, no_diag_match(&one, b));
+            g = fmax(g, match_one(&a->a[i], b));
         }
     return g;
 }
@@ -209,20 +211,14 @@ static void diverging_layer(const no_problem *p, const no_arrays *cand, const no
 }
 
 int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *cand,
-                const no_arrays *ref, double u, long prec, no_diagnosis *d, char *err,
-                size_t len)
+                const no_arrays *ref, const no_tol_model *tol, long prec, no_diagnosis *d,
+                char *err, size_t len)
 {
     memset(d, 0, sizeof *d);
     const no_spec *s = &p->spec;
     d->contract_match = no_diag_match(cand, ref);
-    d->tol = tol_of_worst(p, ref, cand, u);
-    /* The contract's tolerance as check applies it (capped for float32 and
-     * bfloat16), for the layer at which the states diverge. */
-    no_tol_model contract;
-    if (no_tol_model_init(&contract, p, ref, u))
-        return no_errorf(err, len, "out of memory building the tolerance model");
-    if (no_diag_cap_tolerance(&contract, p, setup, ref, err, len))
-        return -1;
+    d->tol = worst_tol(tol, ref, cand);
+    const double u = tol->u;
 
     double best = INFINITY, best_tol = 0;
     int best_i = -1; /* the best hypothesis in d->hyp */
@@ -248,7 +244,7 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
     double mt = no_diag_match(cand, &h), gap = grad_gap(&h, ref);
     const char *adj_cause = other == NO_ADJOINT_CONTINUOUS ? "continuous_adjoint"
                                                            : "discrete_adjoint";
-    int k = add(d, adj_cause, "", mt);
+    int k = add(d, adj_cause, NULL, mt);
     if (mt < best) {
         best = mt, best_i = k, best_tol = tol_of_worst(p, &h, cand, u);
         double order = NAN;
@@ -286,7 +282,7 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
         no_arrays_free(&h);
         double lost = log2(d->contract_match / e_fmt); /* bits the candidate lost vs the run */
         if (!(best <= best_tol) && e_fmt > 0 && d->contract_match <= NO_DIAG_ENVELOPE_MAX &&
-            lost >= -NO_DIAG_ENVELOPE_BITS && lost <= log2(envelope_factor(&contract))) {
+            lost >= -NO_DIAG_ENVELOPE_BITS && lost <= log2(envelope_factor(tol))) {
             best = mt, best_i = k, best_tol = INFINITY;
             snprintf(d->detail, sizeof d->detail,
                      "the candidate's error %.3e is that of a %.1f-bit computation: %s "
@@ -316,6 +312,6 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
                          l ? "; " : "", h->cause);
             }
         }
-    diverging_layer(p, cand, ref, &contract, d);
+    diverging_layer(p, cand, ref, tol, d);
     return 0;
 }

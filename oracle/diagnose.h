@@ -69,10 +69,11 @@ int no_diag_cap_tolerance(no_tol_model *t, const no_problem *p, const ref_setup 
                           const no_arrays *ref, char *err, size_t len);
 
 /* Diagnose a failing candidate.  ref: the contract's reference values (the
- * setup's grid, if any, already applied); u: the declared unit roundoff;
- * prec: the precision of the hypothesis runs. */
+ * setup's grid, if any, already applied); tol: the contract's tolerance as
+ * check judged the candidate (its u the declared unit roundoff, capped by
+ * no_diag_cap_tolerance); prec: the precision of the hypothesis runs. */
 int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *cand,
-                const no_arrays *ref, double u, long prec, no_diagnosis *out, char *err,
-                size_t len);
+                const no_arrays *ref, const no_tol_model *tol, long prec, no_diagnosis *out,
+                char *err, size_t len);
 
 #endif

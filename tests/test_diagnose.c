@@ -28,14 +28,25 @@ static void variant_candidate(const no_problem *p, const ref_variant *v, no_adjo
     ref_model_clear(&m);
 }
 
+/* no_diagnose as check calls it: the contract's tolerance at unit roundoff
+ * u, capped by the measured envelope for float32 and bfloat16. */
+static void diagnose_as_check(const no_problem *p, const no_arrays *cand, const no_arrays *ref,
+                              double u, no_diagnosis *d)
+{
+    char err[256];
+    no_tol_model tol;
+    cr_assert_eq(no_tol_model_init(&tol, p, ref, u), 0);
+    cr_assert_eq(no_diag_cap_tolerance(&tol, p, NULL, ref, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(no_diagnose(p, NULL, cand, ref, &tol, 128, d, err, sizeof err), 0, "%s", err);
+}
+
 static void expect_cause(const no_problem *p, const no_arrays *cand, const char *want)
 {
     no_arrays ref, bits;
     char err[256];
     cr_assert_eq(ref_certify(p, 128, &ref, &bits, err, sizeof err), 0, "%s", err);
     no_diagnosis d;
-    cr_assert_eq(no_diagnose(p, NULL, cand, &ref, 0x1.0p-53, 128, &d, err, sizeof err), 0, "%s",
-                 err);
+    diagnose_as_check(p, cand, &ref, 0x1.0p-53, &d);
     cr_expect(d.found, "%s: no cause found (best %s %.3e, contract %.3e)", want, d.cause, d.match,
               d.contract_match);
     cr_expect_str_eq(d.cause, want, "expected %s, diagnosed %s (match %.3e, detail '%s')", want,
@@ -106,7 +117,7 @@ Test(diagnose, coinciding_hypotheses_are_named)
     variant_candidate(&p, &v, s.adjoint, &cand);
     cr_assert_eq(ref_certify(&p, 128, &ref, &bits, err, sizeof err), 0, "%s", err);
     no_diagnosis d;
-    cr_assert_eq(no_diagnose(&p, NULL, &cand, &ref, 0x1.0p-53, 128, &d, err, sizeof err), 0);
+    diagnose_as_check(&p, &cand, &ref, 0x1.0p-53, &d);
     cr_expect(d.found);
     cr_expect(strstr(d.detail, "indistinguishable") != NULL, "detail '%s'", d.detail);
     no_arrays_free(&cand);
@@ -145,7 +156,7 @@ static void diagnose_edited_fast(int v, void (*edit)(no_arrays *, int), int arg,
     cr_assert_eq(fast_run(&p, &cand, err, sizeof err), 0, "%s", err);
     edit(&cand, arg);
     cr_assert_eq(ref_certify(&p, 128, &ref, &refbits, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(no_diagnose(&p, NULL, &cand, &ref, u, 128, d, err, sizeof err), 0, "%s", err);
+    diagnose_as_check(&p, &cand, &ref, u, d);
     cr_log_info("%s [%s]: %s", d->cause, d->variant, d->detail);
     no_arrays_free(&cand);
     no_arrays_free(&ref);

@@ -29,6 +29,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "path.h"
+
 /* The .timeout of every test that runs a command (seconds: ample for
  * `nodeoracle demo` under valgrind).  One value for all, on purpose: BoxFort
  * (Criterion's sandbox, Debian's libcriterion 2.4) keeps pending timeouts
@@ -193,23 +195,12 @@ static inline void no_test_mkdtemp(char *buf, size_t n, const char *prefix)
     cr_assert_not_null(mkdtemp(buf), "mkdtemp failed");
 }
 
-static inline int no_test_rm_entry(const char *path, const struct stat *st, int flag,
-                                   struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
-}
-
-/* rm -rf path (depth first, not following links). */
+/* rm -rf path: io's no_path_rmtree (depth first, links not followed). */
 static inline void no_test_rmtree(const char *path)
 {
+    char err[256];
     if (path && path[0])
-        nftw(path, no_test_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        no_path_rmtree(path, err, sizeof err);
 }
 
 static int no_test_seen[2];
