@@ -136,7 +136,7 @@ int no_jsonio_string(const json_t *obj, const char *key, const char **out, const
 int no_jsonio_enum(const json_t *obj, const char *key, const char *const *names, int n, int *out,
                    const char *path, char *err, size_t len)
 {
-    const char *s = NULL; /* set by no_jsonio_string on success; = NULL for gcc -O3 (maybe-uninitialized) */
+    const char *s = NULL; /* NULL only to quiet gcc -O3 (-Wmaybe-uninitialized) */
     if (no_jsonio_string(obj, key, &s, path, err, len))
         return -1;
     for (int i = 0; i < n; i++)
