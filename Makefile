@@ -7,7 +7,8 @@
 #   make valgrind   the suite under valgrind memcheck
 #   make bench      median timings of forward+gradient, and of `nodeoracle check`
 #                   from golden files vs on the fly (a benchmark, not a test)
-#   make fuzz       build the libFuzzer harnesses (clang)
+#   make fuzz       install clang and libFuzzer if missing, build the libFuzzer
+#                   harnesses (fuzz/README.md: make -C fuzz smoke|long to run them)
 #   make examples-matrix  every NumPy mutant on every default problem, named
 #                   (a two-minute sweep; make test runs a subset)
 #
@@ -24,7 +25,7 @@ OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 NO_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -ffp-contract=off \
             -Iproblem -Iref -Ifast -Ioracle -Iio
-LDLIBS   += -ljansson -lmpfr -lgmp -lm
+LDLIBS   += -ljansson -lnettle -lmpfr -lgmp -lm
 TESTLIBS  = -lcriterion
 
 PROBLEM_SRC = $(wildcard problem/*.c)
@@ -48,7 +49,7 @@ BBIN = $(BUILD)/bench_nodeoracle
 all: $(BIN) $(TBIN)
 
 # Debian packages the build and tests need; installed only when missing.
-DEPS = libmpfr-dev libgmp-dev libjansson-dev libcriterion-dev gcovr pkg-config python3-numpy
+DEPS = libmpfr-dev libgmp-dev libjansson-dev nettle-dev libcriterion-dev gcovr pkg-config python3-numpy
 deps:
 	@missing=""; for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -113,8 +114,15 @@ examples-matrix: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	examples/numpy/mutant_matrix.sh default
 
+# clang, and libFuzzer with the sanitizer runtimes, which Debian ships apart
+# from clang (bookworm: libclang-rt-dev -> libclang-rt-14-dev holds
+# libclang_rt.fuzzer-x86_64.a); the versionless names follow the default
+# clang.  Installed with the main build's DEPS in one apt-get run.  The
+# harnesses link what the main build links: LDLIBS is handed down.
+FUZZ_DEPS = clang libclang-rt-dev nettle-dev
 fuzz:
-	@$(MAKE) --no-print-directory -C fuzz
+	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(FUZZ_DEPS)"
+	@$(MAKE) --no-print-directory -C fuzz BUILD=build PROJECT_LDLIBS="$(LDLIBS)"
 
 clean:
 	rm -rf build build-cov build-san build-bench build-vg fuzz/build

@@ -33,5 +33,6 @@ void fast_adjoint_run(fast_ws *ws, no_arrays *out)
         }
         /* adjoint[k] = p_k, the cotangent of the layer boundary state z_k. */
         memcpy(adj + k * nd, ws->p, nd * sizeof(double));
+        fast_ws_report(ws, "backward", k, (double)s->L + 2.0 * (double)(s->L - k));
     }
 }

@@ -17,12 +17,14 @@ void fast_forward_run(fast_ws *ws, const no_problem *p, no_arrays *out)
                         fast_ws_state(ws, 0), D);
     /* Every substep boundary is kept: the discrete adjoint recomputes stages
      * from the substep's start, the continuous adjoint re-anchors at its end. */
-    for (size_t k = 0; k < s->L; k++)
+    for (size_t k = 0; k < s->L; k++) {
         for (size_t n = 0; n < s->m; n++) {
             size_t t = k * s->m + n;
             fast_scheme_step(&ws->scheme, k, ws->tau, fast_ws_state(ws, t),
                              fast_ws_state(ws, t + 1));
         }
+        fast_ws_report(ws, "forward", k, (double)k + 1);
+    }
     for (size_t k = 0; k <= s->L; k++)
         memcpy(states + k * nd, fast_ws_state(ws, k * s->m), nd * sizeof(double));
 

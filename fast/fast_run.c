@@ -70,6 +70,25 @@ fast_ws *fast_ws_alloc(const no_spec *spec)
     return ws;
 }
 
+double fast_memory_estimate(const no_spec *spec)
+{
+    /* The block of fast_ws_alloc, counted the same way (in doubles, which do
+     * not overflow where size_t would), and the outputs of no_outputs_init. */
+    const no_tableau *tab = no_tableau_of(spec->scheme);
+    double N = (double)spec->N, nd = N * (double)spec->D;
+    double width = spec->family == NO_FAMILY_RFF   ? (double)spec->q
+                   : spec->family == NO_FAMILY_MLP ? (double)spec->M
+                                                   : 0.0;
+    double block = ((double)spec->L * (double)spec->m + 1.0) * nd + 2.0 * nd +
+                   N * (double)spec->d_out + (3.0 * tab->stages + 1.0) * nd + 3.0 * N * width;
+    no_array lay[NO_MAX_ARRAYS];
+    int count = no_outputs_layout(spec, lay);
+    double out = 0;
+    for (int i = 0; i < count; i++)
+        out += (double)lay[i].n;
+    return (block + out) * sizeof(double) + sizeof(fast_ws);
+}
+
 void fast_ws_free(fast_ws *ws)
 {
     if (!ws)
@@ -180,6 +199,12 @@ int fast_run_ws(fast_ws *ws, const no_problem *p, no_arrays *out, char *err, siz
 
 int fast_run(const no_problem *p, no_arrays *out, char *err, size_t len)
 {
+    return fast_run_progress(p, NULL, out, err, len);
+}
+
+int fast_run_progress(const no_problem *p, const fast_progress *pr, no_arrays *out, char *err,
+                      size_t len)
+{
     if (!p || !out)
         return no_errorf(err, len, "fast: null problem or output");
     if (no_spec_validate(&p->spec, 0, err, len))
@@ -191,6 +216,8 @@ int fast_run(const no_problem *p, no_arrays *out, char *err, size_t len)
         fast_ws_free(ws);
         return no_errorf(err, len, "fast: out of memory for the outputs");
     }
+    if (pr)
+        ws->progress = *pr;
     int rc = fast_run_ws(ws, p, out, err, len);
     if (rc)
         no_arrays_free(out);

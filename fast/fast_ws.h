@@ -21,7 +21,16 @@ struct fast_ws {
     double *resid;           /* N x d_out: B z_L - y */
     double *p, *pnext;       /* N x D: adjoint ping-pong */
     double *block;           /* the one allocation */
+    fast_progress progress;  /* none unless fast_run_progress sets it */
 };
+
+/* The progress hook, once per layer: done of the run's 3 L layer units (a
+ * backward layer costs about two forward ones). */
+static inline void fast_ws_report(const fast_ws *ws, const char *pass, size_t k, double done)
+{
+    if (ws->progress.fn)
+        ws->progress.fn(ws->progress.ctx, pass, k, ws->spec.L, done / (3.0 * ws->spec.L));
+}
 
 /* State at substep boundary t (0..L m) of the last forward pass. */
 static inline double *fast_ws_state(fast_ws *ws, size_t t)

@@ -74,9 +74,23 @@ static int read_info(const char *dir, no_candidate_info *info, char *err, size_t
             no_errorf(err, len, "%s: member \"grid\" is an empty file name", path);
             goto out;
         }
-        char msg[256];
-        if (no_path_join(info->grid, sizeof info->grid, dir, g, msg, sizeof msg)) {
-            no_errorf(err, len, "%s: member \"grid\": %s", path, msg);
+        /* The name ends up in messages ("GRID: cannot open: ..."): a control
+         * byte from the file (JSON "\u001b", "\n") would reach the terminal
+         * raw or break the one-line message (found by fuzz/fuzz_candidate). */
+        for (const char *c = g; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+                no_errorf(err, len, "%s: member \"grid\" contains a control character (byte "
+                          "0x%02x)", path, (unsigned char)*c);
+                goto out;
+            }
+        /* A candidate directory may come from anyone: what it names is read
+         * only if it is inside (no "/etc/...", "..", or symlink out).  --grid
+         * on the command line is the user's own choice and not confined. */
+        char why[NO_PATH_MAX + 128], name[64];
+        if (no_path_confine(info->grid, sizeof info->grid, dir, g, "the candidate directory",
+                            why, sizeof why)) {
+            no_errorf(err, len, "%s: member \"grid\": \"%s\" %s", path,
+                      no_jsonio_clean(name, sizeof name, g), why);
             goto out;
         }
         info->has_grid = 1;

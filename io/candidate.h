@@ -28,7 +28,9 @@ typedef struct {
     no_precision precision;  /* float64 when candidate.json does not say */
     int has_precision;       /* candidate.json gave "precision" */
     int has_grid;            /* candidate.json gave "grid" */
-    char grid[NO_PATH_MAX];  /* its path: candidate.json's name joined to the candidate dir */
+    char grid[NO_PATH_MAX];  /* its path: candidate.json's name joined to the candidate dir;
+                                the name is relative and its real path (symlinks resolved)
+                                lies inside the candidate dir (no_path_confine) */
     int has_scheme;          /* candidate.json gave "scheme" */
     no_scheme_id scheme;
 } no_candidate_info;

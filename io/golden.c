@@ -15,6 +15,7 @@
 #include "npy.h"
 #include "path.h"
 #include "problem_dir.h"
+#include "sha256.h"
 
 /* ---- the inputs hash ------------------------------------------------------ */
 
@@ -154,6 +155,27 @@ int no_golden_write(const char *dir, const no_arrays *values, const no_arrays *b
             write_txt(path, v, b, digits ? digits[i] : NULL, err, len))
             return -1;
     }
+    /* The hashes of the files as they now are on disk, read back: what a
+     * later check will hash. */
+    json_t *sha = json_object();
+    if (!sha)
+        return no_errorf(err, len, "%s: out of memory", gdir);
+    static const char *const suffix[3] = {".npy", ".bits.npy", ".txt"};
+    for (int i = 0; i < values->count; i++)
+        for (int k = 0; k < 3; k++) {
+            unsigned char d[NO_SHA256_SIZE];
+            char hex[NO_SHA256_HEX];
+            if (file_in(path, gdir, values->a[i].name, suffix[k], err, len) ||
+                no_sha256_file(path, NO_PATH_ANY_SIZE, d, err, len)) {
+                json_decref(sha);
+                return -1;
+            }
+            no_sha256_hex(d, hex);
+            if (json_object_set_new(sha, strrchr(path, '/') + 1, json_string(hex))) {
+                json_decref(sha);
+                return no_errorf(err, len, "%s: out of memory", gdir);
+            }
+        }
     char hex[17];
     snprintf(hex, sizeof hex, "%016" PRIx64, inputs_hash);
     json_t *o = json_object();
@@ -164,6 +186,9 @@ int no_golden_write(const char *dir, const no_arrays *values, const no_arrays *b
         bad |= json_object_set_new(o, "gmp", json_string(gmp_version));
         bad |= json_object_set_new(o, "precision", json_integer(prec));
         bad |= json_object_set_new(o, "inputs_hash", json_string(hex));
+        bad |= json_object_set_new(o, "sha256", sha);
+    } else {
+        json_decref(sha);
     }
     if (bad) {
         json_decref(o);
@@ -225,6 +250,49 @@ fail:
     return -1;
 }
 
+/* A name in "sha256": a file directly in golden/ (no '/', no leading '.',
+ * so neither a path nor "..").  It is only compared, never opened. */
+static int hash_name(const char *s, size_t max)
+{
+    size_t k = 0;
+    for (; s[k]; k++)
+        if (!((s[k] >= 'a' && s[k] <= 'z') || (s[k] >= 'A' && s[k] <= 'Z') ||
+              (s[k] >= '0' && s[k] <= '9') || s[k] == '_' || s[k] == '.'))
+            return 0;
+    return k > 0 && k < max && s[0] != '.';
+}
+
+/* provenance.json's "sha256" into pv->files. */
+static int read_hashes(const json_t *o, no_golden_provenance *pv, const char *path, char *err,
+                       size_t len)
+{
+    const json_t *sha = json_object_get(o, "sha256");
+    if (!sha)
+        return no_errorf(err, len, "%s: no member \"sha256\" (written by an older nodeoracle, "
+                         "before golden files were hashed); regenerate golden/ with nodeoracle "
+                         "gen, or check --on-the-fly", path);
+    if (!json_is_object(sha))
+        return no_errorf(err, len, "%s: member \"sha256\" must be a JSON object", path);
+    if (json_object_size(sha) > NO_GOLDEN_MAX_FILES)
+        return no_errorf(err, len, "%s: member \"sha256\" has %zu entries, more than %d", path,
+                         json_object_size(sha), NO_GOLDEN_MAX_FILES);
+    const char *key;
+    json_t *v;
+    char k[64];
+    json_object_foreach((json_t *)sha, key, v) {
+        no_golden_file_hash *f = &pv->files[pv->nfiles];
+        if (!hash_name(key, sizeof f->name))
+            return no_errorf(err, len, "%s: member \"sha256\": \"%s\" is not a file name in "
+                             "golden/", path, no_jsonio_clean(k, sizeof k, key));
+        if (!json_is_string(v) || no_sha256_parse(json_string_value(v), f->sha256))
+            return no_errorf(err, len, "%s: member \"sha256\": \"%s\" must be 64 lowercase "
+                             "hex digits", path, no_jsonio_clean(k, sizeof k, key));
+        memcpy(f->name, key, strlen(key) + 1);
+        pv->nfiles++;
+    }
+    return 0;
+}
+
 static int copy_string(const json_t *o, const char *key, char *out, size_t n, const char *path,
                        char *err, size_t len)
 {
@@ -246,7 +314,7 @@ int no_golden_provenance_read(const char *dir, no_golden_provenance *pv, char *e
         file_in(path, gdir, "provenance", ".json", err, len) || no_jsonio_load(path, &o, err, len))
         return -1;
     static const char *const allowed[] = {"nodeoracle", "mpfr", "gmp", "precision",
-                                          "inputs_hash", NULL};
+                                          "inputs_hash", "sha256", NULL};
     const char *extra = no_jsonio_unknown(o, allowed), *hex;
     long long prec;
     int rc = -1;
@@ -275,8 +343,40 @@ int no_golden_provenance_read(const char *dir, no_golden_provenance *pv, char *e
         goto out;
     }
     pv->inputs_hash = h;
-    rc = 0;
+    rc = read_hashes(o, pv, path, err, len);
 out:
     json_decref(o);
     return rc;
+}
+
+int no_golden_verify(const char *dir, const no_spec *spec, const no_golden_provenance *pv,
+                     char *err, size_t len)
+{
+    char gdir[NO_PATH_MAX], path[NO_PATH_MAX], prov[NO_PATH_MAX];
+    if (no_path_join(gdir, sizeof gdir, dir, "golden", err, len) ||
+        file_in(prov, gdir, "provenance", ".json", err, len))
+        return -1;
+    no_array lay[NO_MAX_ARRAYS];
+    int n = no_outputs_layout(spec, lay);
+    static const char *const suffix[2] = {".npy", ".bits.npy"};
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < 2; k++) {
+            if (file_in(path, gdir, lay[i].name, suffix[k], err, len))
+                return -1;
+            const char *name = strrchr(path, '/') + 1;
+            const no_golden_file_hash *want = NULL;
+            for (int j = 0; j < pv->nfiles && !want; j++)
+                if (!strcmp(pv->files[j].name, name))
+                    want = &pv->files[j];
+            if (!want)
+                return no_errorf(err, len, "%s: no SHA-256 for %s in member \"sha256\"; "
+                                 "regenerate golden/ with nodeoracle gen", prov, name);
+            unsigned char d[NO_SHA256_SIZE];
+            if (no_sha256_file(path, NO_NPY_MAX_BYTES, d, err, len))
+                return -1;
+            if (memcmp(d, want->sha256, NO_SHA256_SIZE))
+                return no_errorf(err, len, "%s: SHA-256 mismatch with provenance.json "
+                                 "(modified after gen?)", path);
+        }
+    return 0;
 }

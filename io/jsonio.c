@@ -7,25 +7,31 @@
 #include <string.h>
 
 #include "atomic.h"
+#include "path.h"
 #include "problem.h"
 
 int no_jsonio_load(const char *path, json_t **root, char *err, size_t len)
 {
-    /* Opened here so that a missing file is reported as such, in our words. */
-    FILE *f = fopen(path, "rb");
+    /* Opened here so that a missing file is reported as such, in our words;
+     * regular files of a sane size only (jansson would wait on a FIFO, and
+     * hold a gigabyte string in memory). */
     *root = NULL;
+    FILE *f = no_path_open_regular(path, NO_JSONIO_MAX_BYTES, err, len);
     if (!f)
-        return no_errorf(err, len, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
     /* Without JSON_ALLOW_NUL jansson also rejects "\u0000" in strings, so C
      * strings are never shorter than the JSON ones. */
     json_error_t je;
     *root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
     fclose(f);
     if (!*root) {
-        /* jansson's text is one line; keep it so even if that ever changes. */
+        /* jansson quotes the offending bytes raw ("... near '\x1b[2J'"), so a
+         * hostile file could put control bytes or invalid UTF-8 on the
+         * terminal, or break the one-line message: keep printable ASCII
+         * only, as no_jsonio_clean does (found by fuzz/fuzz_problem_dir). */
         for (char *c = je.text; *c; c++)
-            if (*c == '\n' || *c == '\r')
-                *c = ' ';
+            if (*c < 0x20 || *c > 0x7e)
+                *c = '?';
         if (je.line > 0)
             return no_errorf(err, len, "%s: invalid JSON at line %d column %d: %s", path,
                              je.line, je.column, je.text);

@@ -11,7 +11,13 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* Parse path into *root (a JSON object; the caller json_decref()s it). */
+/* The largest JSON file read: problem.json and candidate.json are a few
+ * hundred bytes, provenance.json a few kilobytes. */
+#define NO_JSONIO_MAX_BYTES (1ull << 20)
+
+/* Parse path into *root (a JSON object; the caller json_decref()s it).
+ * path must be a regular file of at most NO_JSONIO_MAX_BYTES bytes
+ * (no_path_open_regular). */
 int no_jsonio_load(const char *path, json_t **root, char *err, size_t len);
 
 /* Write root atomically, indented, members in insertion order, '\n' last. */

@@ -10,11 +10,12 @@
 #include <sys/stat.h>
 
 #include "atomic.h"
+#include "path.h"
 #include "problem.h"
 
 #define MAGIC "\x93NUMPY"
 #define MAGIC_LEN 6
-#define HEADER_MAX 65536 /* numpy's own limit on what it will parse */
+#define HEADER_MAX NO_NPY_HEADER_MAX
 #define ALIGN 64         /* docs/formats.md: padded to a multiple of 64 bytes */
 #define MAX_NDIM 4       /* no_array's shape[4] */
 #define CHUNK 4096       /* elements decoded or encoded per fread/fwrite */
@@ -310,9 +311,9 @@ int no_npy_read(const char *path, no_array *out, unsigned flags, char *err, size
     out->v = NULL;
     out->ndim = 0;
     out->n = 0;
-    FILE *f = fopen(path, "rb");
+    FILE *f = no_path_open_regular(path, NO_NPY_MAX_BYTES, err, len);
     if (!f)
-        return no_errorf(err, len, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
     header h;
     long offset = 0;
     double *v = NULL;

@@ -8,7 +8,8 @@
  * non-negative integers whose product is at most NO_MAX_ELEMENTS, and data of
  * exactly product * itemsize bytes.  Every value must be finite unless
  * NO_NPY_NONFINITE is given (a candidate's NaN is a failure to report, not an
- * input error).
+ * input error).  Only regular files are read (path.h, no_path_open_regular):
+ * a FIFO or a device is refused, never waited on.
  *
  * Write: version 1.0, '<f8', header padded to 64 bytes, atomically
  * (atomic.h).  The data are encoded little-endian byte by byte, so files are
@@ -21,6 +22,12 @@
 #include <stddef.h>
 
 #include "arrays.h"
+
+/* The largest header read (numpy's own limit on what it will parse), and
+ * so the largest file: a 12-byte version 2.0 preamble, the header and
+ * NO_MAX_ELEMENTS doubles.  Anything larger is refused before it is read. */
+#define NO_NPY_HEADER_MAX 65536
+#define NO_NPY_MAX_BYTES (12ull + NO_NPY_HEADER_MAX + 8ull * NO_MAX_ELEMENTS)
 
 enum {
     NO_NPY_F32 = 1u << 0,       /* accept '<f4' (candidate outputs) */

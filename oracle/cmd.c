@@ -16,8 +16,16 @@ int no_cmd_parse_prec(const char *v, long *prec)
 {
     char *end;
     long p = v ? strtol(v, &end, 10) : 0;
-    if (!v || !*v || *end || p < REF_PREC_MIN || p > REF_PREC_MAX)
+    if (!v || !*v || *end || p < REF_PREC_MIN || p > REF_CERTIFY_PREC_MAX)
         return -1;
     *prec = p;
     return 0;
+}
+
+int no_cmd_prec_error(const char *v)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "--prec: expected bits in [%d, %d], got '%.40s'", REF_PREC_MIN,
+             REF_CERTIFY_PREC_MAX, v ? v : "");
+    return no_cmd_usage_error(msg);
 }

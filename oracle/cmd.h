@@ -4,14 +4,19 @@
 
 #define NODEORACLE_VERSION "0.2.0"
 
-/* Exit status: 0 every comparison passed, 1 a comparison failed, 2 usage or input error. */
-enum { NO_EXIT_PASS = 0, NO_EXIT_MISMATCH = 1, NO_EXIT_USAGE = 2 };
+/* Exit status: 0 every comparison passed, 1 a comparison failed, 2 usage or
+ * input error, 3 nothing failed but something could not be judged (an
+ * unverifiable problem, or a reference too weak even at the precision cap). */
+enum { NO_EXIT_PASS = 0, NO_EXIT_MISMATCH = 1, NO_EXIT_USAGE = 2, NO_EXIT_UNJUDGED = 3 };
 
 /* "nodeoracle: MSG (try 'nodeoracle help')" on stderr; returns NO_EXIT_USAGE. */
 int no_cmd_usage_error(const char *msg);
 
-/* --prec: bits in [REF_PREC_MIN, REF_PREC_MAX]; 0, or -1 for a bad value. */
+/* --prec: bits in [REF_PREC_MIN, REF_CERTIFY_PREC_MAX] (53..43691: the
+ * certification run needs half as many bits again); 0, or -1 for a bad value. */
 int no_cmd_parse_prec(const char *v, long *prec);
+/* The usage error of a bad --prec value v (the range in one place). */
+int no_cmd_prec_error(const char *v);
 
 int no_cmd_gen(int argc, char **argv);
 int no_cmd_check(int argc, char **argv);

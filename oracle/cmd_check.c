@@ -14,8 +14,10 @@
 #include "golden.h"
 #include "path.h"
 #include "problem_dir.h"
+#include "progress.h"
 #include "ref.h"
 #include "report.h"
+#include "resources.h"
 
 const char no_cmd_check_help[] =
     "NAME\n"
@@ -45,8 +47,15 @@ const char no_cmd_check_help[] =
     "  --scheme S        the candidate's scheme, if not the problem's\n"
     "  --golden          use DIR/golden/ (the default when it exists)\n"
     "  --on-the-fly      compute the reference now, ignoring golden/\n"
-    "  --prec BITS       reference precision on the fly (default 128)\n"
+    "  --prec BITS       reference precision on the fly (default 128); 53..43691\n"
+    "  --max-prec BITS   cap of the automatic raise: while the reference (golden or on\n"
+    "                    the fly) is not certified to the bits a tolerance needs, it is\n"
+    "                    recomputed at doubled precision (default 4096, or --prec)\n"
     "  --json            one JSON object on stdout instead of the table\n"
+    "  --max-memory SIZE memory check may use (e.g. 4G; default: the cgroup limit, else\n"
+    "                    MemAvailable); a problem (or grid) that needs more is refused\n"
+    "  --quiet           no progress lines on stderr (a long reference or diagnosis\n"
+    "                    shows them after 2 s; NODEORACLE_PROGRESS=0 also turns them off)\n"
     "\n"
     "FILES\n"
     "  In --candidate DIR (float64 or float32 .npy, C order; docs/formats.md):\n"
@@ -58,7 +67,11 @@ const char no_cmd_check_help[] =
     "    candidate.json  {\"precision\", \"grid\", \"scheme\"}                  optional\n"
     "\n"
     "EXIT STATUS\n"
-    "  0 every provided array passed; 1 an array failed; 2 usage or input error.\n"
+    "  0 every provided array passed; 1 an array failed; 2 usage or input error;\n"
+    "  3 nothing failed but some array could not be judged: 'unverifiable' (the\n"
+    "  problem is too ill-conditioned for the declared precision: a tolerance above\n"
+    "  2^-10, 2^-5 for bfloat16) or 'ref too weak' (the reference is not certified to\n"
+    "  the bits the tolerance needs even at --max-prec).\n"
     "\n"
     "EXAMPLES\n"
     "  nodeoracle check --problem problems/001-rff-gaussian-euler-discrete-L8 --candidate out/\n"
@@ -70,7 +83,7 @@ typedef struct {
     int has_precision, has_scheme, json, force_golden, force_fly;
     no_precision precision;
     no_scheme_id scheme;
-    long prec;
+    long prec, max_prec;
 } check_args;
 
 static int parse(int argc, char **argv, check_args *a)
@@ -96,6 +109,10 @@ static int parse(int argc, char **argv, check_args *a)
             a->force_fly = 1;
             continue;
         }
+        if (!strcmp(f, "--quiet")) { /* no progress lines on stderr */
+            no_progress_enable(0);
+            continue;
+        }
         if (!v) {
             snprintf(err, sizeof err, "%s: %s", f,
                      strncmp(f, "--", 2) ? "unexpected argument" : "option needs a value");
@@ -119,7 +136,13 @@ static int parse(int argc, char **argv, check_args *a)
             a->has_scheme = 1;
         } else if (!strcmp(f, "--prec")) {
             if (no_cmd_parse_prec(v, &a->prec))
-                return no_cmd_usage_error("--prec: expected bits in [53, 65536]");
+                return no_cmd_prec_error(v);
+        } else if (!strcmp(f, "--max-prec")) {
+            if (no_cmd_parse_prec(v, &a->max_prec))
+                return no_cmd_prec_error(v);
+        } else if (!strcmp(f, "--max-memory")) {
+            if (no_res_max_memory_arg(v, err, sizeof err))
+                return no_cmd_usage_error(err);
         } else {
             snprintf(err, sizeof err, "unknown option '%s'", f);
             return no_cmd_usage_error(err);
@@ -129,6 +152,8 @@ static int parse(int argc, char **argv, check_args *a)
         return no_cmd_usage_error("check needs --problem DIR and --candidate DIR");
     if (a->force_golden && a->force_fly)
         return no_cmd_usage_error("give --golden or --on-the-fly, not both");
+    if (a->max_prec && a->max_prec < a->prec)
+        return no_cmd_usage_error("--max-prec must be at least --prec");
     return 0;
 }
 
@@ -160,6 +185,10 @@ static int golden_reference(const char *dir, const no_problem *p, no_arrays *val
                          "%016llx); regenerate it or use --on-the-fly",
                          dir, (unsigned long long)pv.inputs_hash, (unsigned long long)hash);
     *prec = pv.prec;
+    /* the files as gen wrote them: a changed one is an input error, not a
+     * failing candidate */
+    if (no_golden_verify(dir, &p->spec, &pv, err, len))
+        return -1;
     return no_golden_read(dir, &p->spec, vals, bits, err, len);
 }
 
@@ -177,15 +206,37 @@ static void provided(const no_arrays *cand, const no_arrays *ref, const no_array
         }
 }
 
+static json_t *json_num(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+static const char *outcome_name(no_outcome o)
+{
+    return o == NO_OUTCOME_PASS ? "pass" : o == NO_OUTCOME_FAIL ? "fail" : "unverifiable";
+}
+
+static int outcome_exit(no_outcome o)
+{
+    return o == NO_OUTCOME_PASS ? NO_EXIT_PASS : o == NO_OUTCOME_FAIL ? NO_EXIT_MISMATCH
+                                                                      : NO_EXIT_UNJUDGED;
+}
+
 static void print_json_report(const no_cmp_report *rep, const no_diagnosis *d,
                               no_precision prec, const char *desc, const char *grid,
                               int from_golden)
 {
     json_t *root = json_object(), *arr = json_array();
-    json_object_set_new(root, "verdict", json_string(rep->pass ? "pass" : "fail"));
+    json_object_set_new(root, "verdict", json_string(outcome_name(rep->outcome)));
+    json_object_set_new(root, "exit_status", json_integer(outcome_exit(rep->outcome)));
     json_object_set_new(root, "problem", json_string(desc));
     json_object_set_new(root, "precision", json_string(no_precision_name(prec)));
     json_object_set_new(root, "reference_bits", json_integer(rep->prec));
+    /* the precision first tried (golden's or --prec): smaller than
+     * reference_bits when the reference was raised to certify enough bits */
+    json_object_set_new(root, "reference_bits_asked", json_integer(rep->prec_asked));
+    json_object_set_new(root, "meaningful_tol_max",
+                        json_real(no_tol_meaningful_max(rep->tol.u)));
     json_object_set_new(root, "reference", json_string(from_golden ? "golden" : "on-the-fly"));
     /* what was replayed: the candidate's step grid (null: the problem's
      * uniform grid) and the scheme used (the problem's unless overridden) */
@@ -195,11 +246,28 @@ static void print_json_report(const no_cmp_report *rep, const no_diagnosis *d,
         const no_cmp_row *r = &rep->rows[i];
         json_t *o = json_object();
         json_object_set_new(o, "name", json_string(r->name));
-        json_object_set_new(o, "max_rel", json_real(isfinite(r->max_rel) ? r->max_rel : -1));
-        json_object_set_new(o, "rms_rel", json_real(isfinite(r->rms_rel) ? r->rms_rel : -1));
-        json_object_set_new(o, "max_ulps", json_real(isfinite(r->max_ulps) ? r->max_ulps : -1));
-        json_object_set_new(o, "ref_bits", json_real(r->ref_bits));
-        json_object_set_new(o, "tol", json_real(r->tol));
+        /* JSON has no inf or NaN (json_real would return NULL and the
+         * member would silently vanish): a non-finite number is null. */
+        json_object_set_new(o, "max_rel", json_num(r->max_rel));
+        json_object_set_new(o, "rms_rel", json_num(r->rms_rel));
+        json_object_set_new(o, "max_ulps", json_num(r->max_ulps));
+        json_object_set_new(o, "ref_bits", json_num(r->ref_bits));
+        json_object_set_new(o, "tol", json_num(r->tol));
+        json_object_set_new(o, "need_bits", json_num(r->need_bits));
+        if (r->bad.index >= 0) {
+            char where[128];
+            no_compare_index_str(r, r->bad.index, where, sizeof where);
+            json_t *b = json_object();
+            json_object_set_new(b, "in", json_string(r->bad.in_ref ? "reference" : "candidate"));
+            json_object_set_new(b, "index", json_integer(r->bad.index));
+            json_object_set_new(b, "where", json_string(where));
+            json_object_set_new(b, "value", json_string(isnan(r->bad.value) ? "nan"
+                                                        : r->bad.value > 0 ? "inf"
+                                                                           : "-inf"));
+            json_object_set_new(o, "first_nonfinite", b);
+        } else {
+            json_object_set_new(o, "first_nonfinite", json_null());
+        }
         json_object_set_new(o, "verdict", json_string(no_verdict_name(r->verdict)));
         json_array_append_new(arr, o);
     }
@@ -208,17 +276,15 @@ static void print_json_report(const no_cmp_report *rep, const no_diagnosis *d,
         json_t *o = json_object();
         json_object_set_new(o, "cause", json_string(d->cause));
         json_object_set_new(o, "variant", json_string(d->variant));
-        json_object_set_new(o, "match", json_real(isfinite(d->match) ? d->match : -1));
-        json_object_set_new(o, "contract_match",
-                            json_real(isfinite(d->contract_match) ? d->contract_match : -1));
+        json_object_set_new(o, "match", json_num(d->match));
+        json_object_set_new(o, "contract_match", json_num(d->contract_match));
         json_object_set_new(o, "detail", json_string(d->detail));
         json_t *hyps = json_array();
         for (int i = 0; i < d->nhyp; i++) {
             json_t *h = json_object();
             json_object_set_new(h, "cause", json_string(d->hyp[i].cause));
             json_object_set_new(h, "variant", json_string(d->hyp[i].variant));
-            json_object_set_new(h, "match",
-                                json_real(isfinite(d->hyp[i].match) ? d->hyp[i].match : -1));
+            json_object_set_new(h, "match", json_num(d->hyp[i].match));
             json_array_append_new(hyps, h);
         }
         json_object_set_new(o, "hypotheses", hyps);
@@ -297,40 +363,74 @@ int no_cmd_check(int argc, char **argv)
                                   "scheme; a replay needs --on-the-fly");
         goto usage;
     }
-    ref_setup setup = {NULL, times, ntimes, NULL};
+    /* Will it fit?  Refused before the reference is computed (a long grid
+     * multiplies the stored states). */
+    if (no_res_require(no_res_check_bytes(&p.spec, a.prec, ntimes ? ntimes - 1 : 0, use_golden),
+                       "this problem", times ? "reduce N, the grid's steps or --prec"
+                                             : "reduce N or --prec",
+                       err, sizeof err)) {
+        fprintf(stderr, "nodeoracle: %s\n", err);
+        free(times);
+        no_arrays_free(&cand);
+        no_problem_free(&p);
+        return NO_EXIT_USAGE;
+    }
+    no_progress_begin("check");
+    ref_setup setup = {.grid = times, .grid_count = ntimes, .progress = no_progress_ref()};
     if (use_golden ? golden_reference(a.problem, &p, &ref, &bits, &refprec, err, sizeof err)
                    : ref_certify_setup(&p, a.prec, &setup, &ref, &bits, err, sizeof err))
         goto usage;
 
+    /* Judge; while some array could only be judged by a more accurate
+     * reference (REF_WEAK), certify it again on the fly at doubled precision,
+     * up to the cap (compare.h, Arb-style). */
+    long asked = refprec, cap = a.max_prec ? a.max_prec : refprec;
+    if (!a.max_prec && cap < NO_PREC_AUTO_CAP)
+        cap = NO_PREC_AUTO_CAP;
+    if (cap > REF_CERTIFY_PREC_MAX)
+        cap = REF_CERTIFY_PREC_MAX;
     no_tol_model tol;
     no_cmp_report rep;
-    memset(&rep, 0, sizeof rep);
-    rep.spec = p.spec;
-    rep.prec = refprec;
-    no_arrays rv, bv;
-    provided(&cand, &ref, &bits, &rv, &bv);
-    if (no_tol_model_init(&tol, &p, &ref, unit_roundoff(precision))) {
-        snprintf(err, sizeof err, "out of memory building the tolerance model");
+    for (;;) {
+        memset(&rep, 0, sizeof rep);
+        rep.spec = p.spec;
+        rep.prec = refprec;
+        rep.prec_asked = asked;
+        rep.prec_cap = cap;
+        no_arrays rv, bv;
+        provided(&cand, &ref, &bits, &rv, &bv);
+        int bad = no_tol_model_init(&tol, &p, &ref, unit_roundoff(precision));
+        if (bad)
+            snprintf(err, sizeof err, "out of memory building the tolerance model");
+        /* float32, bfloat16: the measured envelope caps the a-priori model */
+        if (bad || no_diag_cap_tolerance(&tol, &p, &setup, &ref, err, sizeof err)) {
+            no_arrays_free(&ref);
+            no_arrays_free(&bits);
+            goto usage;
+        }
+        no_compare_arrays(&cand, &rv, &bv, &tol, &rep);
+        long next = no_compare_needs_more_bits(&rep) ? no_compare_next_prec(refprec, cap) : 0;
+        if (!next)
+            break;
         no_arrays_free(&ref);
         no_arrays_free(&bits);
-        goto usage;
+        if (ref_certify_setup(&p, next, &setup, &ref, &bits, err, sizeof err))
+            goto usage;
+        refprec = next;
+        use_golden = 0;
     }
-    /* float32, bfloat16: the measured envelope caps the a-priori model */
-    if (no_diag_cap_tolerance(&tol, &p, &setup, &ref, err, sizeof err)) {
-        no_arrays_free(&ref);
-        no_arrays_free(&bits);
-        goto usage;
-    }
-    no_compare_arrays(&cand, &rv, &bv, &tol, &rep);
 
     no_diagnosis diag, *dp = NULL;
-    if (!rep.pass) {
-        if (no_diagnose(&p, &setup, &cand, &ref, &tol, a.prec, &diag, err,
+    /* Only a failure is diagnosed: an unjudged array has no error to explain. */
+    if (rep.outcome == NO_OUTCOME_FAIL) {
+        no_progress_begin("diagnosis");
+        if (no_diagnose(&p, &setup, &cand, &ref, &tol, refprec, &diag, err,
                         sizeof err) == 0)
             dp = &diag;
         else
             fprintf(stderr, "nodeoracle: diagnosis failed: %s\n", err);
     }
+    no_progress_end();
     char desc[256];
     no_spec_describe(&p.spec, desc, sizeof desc);
     if (a.json) {
@@ -341,16 +441,21 @@ int no_cmd_check(int argc, char **argv)
         no_report_print(stdout, &rep, 1, 1);
         if (dp)
             print_diagnosis(dp);
-        printf("\nnodeoracle check: %s\n", rep.pass ? "pass" : "FAIL");
+        printf("\nnodeoracle check: %s\n", rep.outcome == NO_OUTCOME_PASS   ? "pass"
+                                           : rep.outcome == NO_OUTCOME_FAIL ? "FAIL"
+                                                                             : "UNVERIFIABLE "
+                                                                               "(cannot be "
+                                                                               "judged; exit 3)");
     }
     no_arrays_free(&ref);
     no_arrays_free(&bits);
     no_arrays_free(&cand);
     free(times);
     no_problem_free(&p);
-    return rep.pass ? NO_EXIT_PASS : NO_EXIT_MISMATCH;
+    return outcome_exit(rep.outcome);
 
 usage:
+    no_progress_end();
     free(times);
     no_arrays_free(&cand);
     no_problem_free(&p);

@@ -1,16 +1,24 @@
 /* cmd_gen.c - `nodeoracle gen`: golden vectors (docs/check.md, docs/formats.md). */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <mpfr.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "golden.h"
+#include "manifest.h"
 #include "path.h"
 #include "problem_dir.h"
+#include "progress.h"
 #include "ref.h"
+#include "resources.h"
 #include "suite.h"
 
 const char no_cmd_gen_help[] =
@@ -28,11 +36,37 @@ const char no_cmd_gen_help[] =
     "  precision, a hash of the inputs). Formats: docs/formats.md. Every value handed\n"
     "  out is known to at least 60 bits, or gen fails.\n"
     "\n"
+    "  gen never deletes a file it did not write.  Each problem directory holds\n"
+    "  .nodeoracle-manifest, the list of the files gen wrote there (written last).\n"
+    "  An existing DIR/NNN-... is replaced only if every entry in it is in its\n"
+    "  manifest; anything else in it (a candidate saved there, a note), or no\n"
+    "  manifest, is refused: exit 2, one line naming the entry.\n"
+    "\n"
+    "  All or nothing: options and destinations are checked before anything is\n"
+    "  created; every problem is built into a hidden DIR/.NNN-....tmp.XXXXXX, every\n"
+    "  destination checked again, then each is published with one atomic rename\n"
+    "  (an existing one swapped out by renameat2 RENAME_EXCHANGE: a reader sees the\n"
+    "  old or the new directory whole); if one fails, those before it are swapped\n"
+    "  back.  A failed gen leaves DIR as it found it.  gen locks DIR (a second gen\n"
+    "  into it exits 2) and removes the temporaries killed gens left there: only\n"
+    "  directories named like them, owned by you, holding only files gen writes.\n"
+    "  Details: docs/check.md.\n"
+    "\n"
     "OPTIONS\n"
     "  --suite NAME   smoke, default, deep (L up to 1024), wide (q, M up to 4096)\n"
-    "  --out DIR      output directory (created)\n"
+    "  --out DIR      output directory (created with its parents; removed again\n"
+    "                 if gen fails)\n"
     "  --prec BITS    reference precision (default 192, so that the 40 digits are\n"
-    "                 covered by the certified bits)\n";
+    "                 covered by the certified bits)\n"
+    "  --max-memory SIZE  memory gen may use (e.g. 4G; default: the cgroup limit, else\n"
+    "                 MemAvailable); a suite with a problem that needs more is refused\n"
+    "                 before anything is written\n"
+    "  --quiet        no progress lines on stderr\n";
+
+/* Every value gen hands out is known to at least this many bits.  The
+ * reference never certifies more bits than its working precision, so a
+ * lower --prec cannot succeed: it is refused before anything is created. */
+#define GEN_MIN_BITS 60
 
 /* The directory name of problem i: index and a short description. */
 static void problem_name(char *buf, size_t n, int i, const no_spec *s)
@@ -127,12 +161,12 @@ static int gen_one(const char *dir, const char *label, const no_spec *s, long pr
     int rc = no_problem_dir_write(dir, &p, err, len);
     no_arrays vals, bits;
     ref_result hi;
-    ref_setup setup = {NULL, NULL, 0, &hi};
+    ref_setup setup = {.keep_hi = &hi, .progress = no_progress_ref()};
     if (!rc && !(rc = ref_certify_setup(&p, prec, &setup, &vals, &bits, err, len))) {
         uint64_t hash = 0;
-        if (min_bits(&bits) < 60) {
-            rc = no_errorf(err, len, "%s: the reference has only %.0f certified bits (< 60); "
-                                     "raise --prec", label, min_bits(&bits));
+        if (min_bits(&bits) < GEN_MIN_BITS) {
+            rc = no_errorf(err, len, "%s: the reference has only %.0f certified bits (< %d); "
+                                     "raise --prec", label, min_bits(&bits), GEN_MIN_BITS);
         } else if (check_correctly_rounded(label, &hi, &bits, err, len)) {
             rc = -1;
         } else if (no_problem_hash(&p, &hash)) {
@@ -151,26 +185,236 @@ static int gen_one(const char *dir, const char *label, const no_spec *s, long pr
     return rc;
 }
 
+/* ---- publishing: nothing lost, all or nothing (docs/check.md) ----------- */
+
+/* One problem on its way to OUT/NAME. */
+typedef struct {
+    char name[128];
+    char dest[NO_PATH_MAX];  /* OUT/NAME */
+    char tmp[NO_PATH_MAX];   /* OUT/.NAME.tmp.XXXXXX: the new tree; after a swap, the old */
+    char aside[NO_PATH_MAX]; /* template for a second temporary (no RENAME_EXCHANGE) */
+    enum { GEN_EMPTY, GEN_BUILT, GEN_CREATED, GEN_SWAPPED } state;
+} gen_slot;
+
+/* May dest be replaced?  0 (absent, or every entry in it is gen's, by its
+ * manifest), 1 or -1 with err naming the foreign entry or the problem. */
+static int gen_check_dest(const char *dest, char *err, size_t len)
+{
+    struct stat st;
+    if (lstat(dest, &st) != 0)
+        return errno == ENOENT ? 0 : no_errorf(err, len, "%s: %s", dest, strerror(errno));
+    char why[768];
+    int rc = 1;
+    if (!S_ISDIR(st.st_mode))
+        snprintf(why, sizeof why, "%s: exists and is not a directory gen wrote", dest);
+    else if ((rc = no_manifest_check(dest, 0, why, sizeof why)) < 0)
+        return no_errorf(err, len, "%s", why);
+    if (rc)
+        no_errorf(err, len, "%s; gen replaces only what it wrote: move it away or choose "
+                            "another --out", why);
+    return rc;
+}
+
+/* Is name a temporary of gen's: .NNN-<anything>.tmp.XXXXXX (mkdtemp's six
+ * letters and digits)? */
+static int gen_temporary_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 5 + 11 || name[0] != '.' || !isdigit((unsigned char)name[1]) ||
+        !isdigit((unsigned char)name[2]) || !isdigit((unsigned char)name[3]) || name[4] != '-' ||
+        memcmp(name + n - 11, ".tmp.", 5))
+        return 0;
+    for (size_t i = n - 6; i < n; i++)
+        if (!isalnum((unsigned char)name[i]))
+            return 0;
+    return 1;
+}
+
+/* Remove the temporaries that earlier, killed gens left in out: only those
+ * named like ours, directories owned by us, whose contents are gen's by
+ * their manifest or (killed mid-write) by their names.  The caller holds
+ * out's lock, so no live gen is writing any of them.  Anything else stays,
+ * silently: it is not ours to judge. */
+static void gen_remove_stale(const char *out)
+{
+    DIR *d = opendir(out);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char path[NO_PATH_MAX], ignore[256];
+        struct stat st;
+        if (gen_temporary_name(e->d_name) &&
+            !no_path_join(path, sizeof path, out, e->d_name, ignore, sizeof ignore) &&
+            lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid())
+            no_manifest_remove(path, 1, ignore, sizeof ignore);
+    }
+    if (d)
+        closedir(d);
+}
+
+/* The length of the shortest prefix of out (a whole path component) that
+ * does not exist, i.e. the first directory no_path_mkdirs will create; 0 if
+ * out exists. */
+static size_t gen_missing_from(const char *out)
+{
+    char buf[NO_PATH_MAX];
+    size_t n = strlen(out);
+    if (n >= sizeof buf)
+        return 0;
+    memcpy(buf, out, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (i < n && (buf[i] != '/' || buf[i - 1] == '/'))
+            continue;
+        char c = buf[i];
+        buf[i] = 0;
+        struct stat st;
+        int missing = lstat(buf, &st) != 0 && errno == ENOENT;
+        buf[i] = c;
+        if (missing)
+            return i;
+    }
+    return 0;
+}
+
+/* Undo no_path_mkdirs: remove out and its parents down to the first one
+ * that did not exist before (from, of gen_missing_from).  rmdir(2) removes
+ * only empty directories, so nothing else can go with them. */
+static void gen_unmake(const char *out, size_t from)
+{
+    char buf[NO_PATH_MAX];
+    size_t n = strlen(out);
+    if (!from || n >= sizeof buf)
+        return;
+    memcpy(buf, out, n + 1);
+    while (n > 1 && buf[n - 1] == '/')
+        buf[--n] = 0;
+    while (n >= from && rmdir(buf) == 0) {
+        while (n > 0 && buf[n - 1] != '/')
+            n--;
+        while (n > 1 && buf[n - 1] == '/')
+            n--;
+        buf[n] = 0;
+    }
+}
+
+/* Swap the trees at a and b (both exist).  renameat2(RENAME_EXCHANGE): one
+ * step, a reader of either name sees one whole tree or the other.  Where
+ * the file system cannot (EINVAL, ENOSYS: some network and FUSE file
+ * systems, kernels before 3.15) three renames through a fresh temporary
+ * (aside, a mkdtemp template): b is missing for the moment between two of
+ * them - a reader may then fail to find it (docs/check.md). */
+static int gen_swap(const char *a, const char *b, const char *aside, char *err, size_t len)
+{
+    int r = no_path_rename_dir(a, b, NO_RENAME_EXCHANGE, err, len);
+    if (r <= 0)
+        return r;
+    char mid[NO_PATH_MAX];
+    snprintf(mid, sizeof mid, "%s", aside);
+    if (!mkdtemp(mid))
+        return no_errorf(err, len, "%s: cannot create a temporary: %s", mid, strerror(errno));
+    /* rename(2) of a directory onto an empty one replaces it. */
+    if (rename(b, mid) != 0) {
+        int e = errno;
+        rmdir(mid);
+        return no_errorf(err, len, "%s: cannot move aside: %s", b, strerror(e));
+    }
+    if (rename(a, b) != 0) {
+        int e = errno;
+        rename(mid, b);
+        return no_errorf(err, len, "%s: cannot rename into place: %s", b, strerror(e));
+    }
+    if (rename(mid, a) != 0)
+        return no_errorf(err, len, "%s: the earlier tree stays at %s: %s", b, mid,
+                         strerror(errno));
+    return 0;
+}
+
+/* Put slot s's new tree at its destination: a plain rename when there is
+ * none, else a swap (the old tree goes to s->tmp). */
+static int gen_publish(gen_slot *s, char *err, size_t len)
+{
+    struct stat st;
+    if (lstat(s->dest, &st) == 0) {
+        if (gen_swap(s->tmp, s->dest, s->aside, err, len))
+            return -1;
+        s->state = GEN_SWAPPED;
+        return 0;
+    }
+    if (errno != ENOENT)
+        return no_errorf(err, len, "%s: %s", s->dest, strerror(errno));
+    if (no_path_rename_dir(s->tmp, s->dest, NO_RENAME_NOREPLACE, err, len))
+        return -1;
+    s->state = GEN_CREATED;
+    return 0;
+}
+
+/* Undo gen_publish; on failure, note (appended to err) what is left. */
+static void gen_unpublish(gen_slot *s, char *err, size_t len)
+{
+    char why[512];
+    int rc = 0;
+    if (s->state == GEN_SWAPPED)
+        rc = gen_swap(s->tmp, s->dest, s->aside, why, sizeof why);
+    else if (s->state == GEN_CREATED)
+        rc = no_path_rename_dir(s->dest, s->tmp, NO_RENAME_NOREPLACE, why, sizeof why);
+    if (rc) {
+        size_t at = strlen(err);
+        if (at < len)
+            snprintf(err + at, len - at, "; and could not roll back %s: %.200s", s->name, why);
+    }
+    s->state = GEN_BUILT;
+}
+
+/* Build problem i into its temporary: the files, the manifest (last), and
+ * the permissions mkdir(2) would have given (mkdtemp's are 0700). */
+static int gen_build(gen_slot *s, const char *out, const no_spec *spec, long prec, char *err,
+                     size_t len)
+{
+    char tname[160];
+    snprintf(tname, sizeof tname, ".%s.tmp.XXXXXX", s->name);
+    if (no_path_join(s->tmp, sizeof s->tmp, out, tname, err, len) ||
+        no_path_join(s->aside, sizeof s->aside, out, tname, err, len))
+        return -1;
+    if (!mkdtemp(s->tmp))
+        return no_errorf(err, len, "%s: cannot create a directory in it: %s", out,
+                         strerror(errno));
+    s->state = GEN_BUILT;
+    if (gen_one(s->tmp, s->dest, spec, prec, err, len) || no_manifest_write(s->tmp, err, len))
+        return -1;
+    mode_t um = umask(0);
+    umask(um);
+    if (chmod(s->tmp, 0777 & ~um) != 0)
+        return no_errorf(err, len, "%s: cannot set permissions: %s", s->tmp, strerror(errno));
+    return 0;
+}
+
 int no_cmd_gen(int argc, char **argv)
 {
     const char *suite = NULL, *out = NULL;
     long prec = 192;
-    char err[512];
+    char err[1024]; /* room for a long path and what to do about it */
     for (int i = 0; i < argc; i += 2) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
             fputs(no_cmd_gen_help, stdout);
             return NO_EXIT_PASS;
         }
+        if (!strcmp(f, "--quiet")) { /* no progress lines; takes no value */
+            no_progress_enable(0);
+            i--;
+            continue;
+        }
         if (!v)
             return no_cmd_usage_error("option needs a value");
-        if (!strcmp(f, "--suite"))
+        if (!strcmp(f, "--max-memory")) {
+            if (no_res_max_memory_arg(v, err, sizeof err))
+                return no_cmd_usage_error(err);
+        } else if (!strcmp(f, "--suite"))
             suite = v;
         else if (!strcmp(f, "--out"))
             out = v;
         else if (!strcmp(f, "--prec")) {
             if (no_cmd_parse_prec(v, &prec))
-                return no_cmd_usage_error("--prec: expected bits in [53, 65536]");
+                return no_cmd_prec_error(v);
         } else {
             snprintf(err, sizeof err, "unknown option '%s'", f);
             return no_cmd_usage_error(err);
@@ -184,35 +428,101 @@ int no_cmd_gen(int argc, char **argv)
         snprintf(err, sizeof err, "unknown suite '%s' (known: %s)", suite, no_suite_names());
         return no_cmd_usage_error(err);
     }
-    if (no_path_mkdirs(out, err, sizeof err))
+    /* Everything that can be refused is refused before anything is made. */
+    if (prec < GEN_MIN_BITS) {
+        snprintf(err, sizeof err, "--prec: gen needs at least %d bits (every golden value "
+                                  "must have %d certified bits), got %ld",
+                 GEN_MIN_BITS, GEN_MIN_BITS, prec);
         return no_cmd_usage_error(err);
+    }
     for (int i = 0; i < n; i++) {
-        char name[128], dir[NO_PATH_MAX];
-        problem_name(name, sizeof name, i, &specs[i]);
-        if (no_path_join(dir, sizeof dir, out, name, err, sizeof err))
-            return no_cmd_usage_error(err);
-        /* A problem directory appears whole or not at all: it is written
-         * into a hidden temporary sibling and renamed into place. */
-        char tmp[NO_PATH_MAX], tname[160];
-        snprintf(tname, sizeof tname, ".%s.tmp.XXXXXX", name);
-        if (no_path_join(tmp, sizeof tmp, out, tname, err, sizeof err))
-            return no_cmd_usage_error(err);
-        if (!mkdtemp(tmp)) {
-            snprintf(err, sizeof err, "%s: cannot create a directory in it: %s", out,
-                     strerror(errno));
-            return no_cmd_usage_error(err);
-        }
-        clock_t t0 = clock();
-        char ignore[64];
-        if (gen_one(tmp, dir, &specs[i], prec, err, sizeof err)) {
-            no_path_rmtree(tmp, ignore, sizeof ignore);
+        char what[64];
+        snprintf(what, sizeof what, "problem %d of %d of suite %.16s", i + 1, n, suite);
+        if (no_res_require(no_res_gen_bytes(&specs[i], prec), what, "use a smaller --prec", err,
+                           sizeof err)) {
             fprintf(stderr, "nodeoracle: %s\n", err);
             return NO_EXIT_USAGE;
         }
-        if (no_path_publish_dir(tmp, dir, "problem.json", err, sizeof err))
-            return no_cmd_usage_error(err);
-        fprintf(stderr, "[%d/%d] %s (%.1f s)\n", i + 1, n, name,
-                (double)(clock() - t0) / CLOCKS_PER_SEC);
+    }
+    gen_slot *slots = calloc((size_t)n, sizeof *slots);
+    if (!slots)
+        return no_cmd_usage_error("out of memory");
+    int rc = 0;
+    struct stat st;
+    int out_exists = stat(out, &st) == 0 && S_ISDIR(st.st_mode);
+    for (int i = 0; !rc && i < n; i++) {
+        problem_name(slots[i].name, sizeof slots[i].name, i, &specs[i]);
+        rc = no_path_join(slots[i].dest, sizeof slots[i].dest, out, slots[i].name, err,
+                          sizeof err) ||
+             (out_exists && gen_check_dest(slots[i].dest, err, sizeof err));
+    }
+    size_t made = rc ? 0 : gen_missing_from(out);
+    if (!rc && no_path_mkdirs(out, err, sizeof err))
+        rc = -1;
+    /* The lock keeps a second gen out of this directory (each would take
+     * the other's temporaries for stale ones), and lets us remove stale
+     * ones: no live gen is writing them.  Without locks (NFS) none are. */
+    int lock = -1;
+    if (!rc) {
+        int r = no_path_lock_dir(out, &lock, err, sizeof err);
+        if (r == 1) {
+            rc = no_errorf(err, sizeof err, "%s: another nodeoracle gen is writing into it; "
+                                            "wait for it to finish", out);
+            made = 0; /* that gen may have made it, a moment after we looked */
+        } else if (r < 0) {
+            rc = -1;
+        } else if (r == 0) {
+            gen_remove_stale(out);
+        }
+    }
+    /* All problems are built into temporaries first, every destination is
+     * checked again (under the lock), and only then published, each by a
+     * swap; a failed publish swaps the earlier ones back.  The unit is the
+     * whole suite: a failed gen leaves --out as it found it. */
+    for (int i = 0; !rc && i < n; i++) {
+        clock_t t0 = clock();
+        char label[32];
+        snprintf(label, sizeof label, "[%d/%d]", i + 1, n);
+        no_progress_begin(label);
+        rc = gen_build(&slots[i], out, &specs[i], prec, err, sizeof err);
+        no_progress_end();
+        if (!rc)
+            fprintf(stderr, "[%d/%d] %s (%.1f s)\n", i + 1, n, slots[i].name,
+                    (double)(clock() - t0) / CLOCKS_PER_SEC);
+    }
+    for (int i = 0; !rc && i < n; i++)
+        rc = gen_check_dest(slots[i].dest, err, sizeof err);
+    if (!rc) {
+        /* An interrupt now would leave some problems new and some old:
+         * it waits until every one is published or rolled back. */
+        sigset_t block, old;
+        sigemptyset(&block);
+        sigaddset(&block, SIGINT);
+        sigaddset(&block, SIGTERM);
+        sigaddset(&block, SIGHUP);
+        sigaddset(&block, SIGQUIT);
+        sigprocmask(SIG_BLOCK, &block, &old);
+        for (int i = 0; !rc && i < n; i++)
+            if ((rc = gen_publish(&slots[i], err, sizeof err)))
+                for (int j = i - 1; j >= 0; j--)
+                    gen_unpublish(&slots[j], err, sizeof err);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+    }
+    /* The temporaries: the new trees after a failure, the old ones (already
+     * checked to be gen's) after success. */
+    for (int i = 0; i < n; i++) {
+        char why[512];
+        if (slots[i].state != GEN_EMPTY &&
+            no_manifest_remove(slots[i].tmp, 1, why, sizeof why) && !rc)
+            fprintf(stderr, "nodeoracle: note: kept %s: %s\n", slots[i].tmp, why);
+    }
+    if (lock >= 0)
+        close(lock);
+    free(slots);
+    if (rc) {
+        gen_unmake(out, made);
+        fprintf(stderr, "nodeoracle: %s\n", err);
+        return NO_EXIT_USAGE;
     }
     printf("nodeoracle: wrote %d problems with golden references to %s\n", n, out);
     return NO_EXIT_PASS;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "progress.h"
 #include "tolerance.h"
 
 double no_diag_match(const no_arrays *cand, const no_arrays *ref)
@@ -16,13 +17,70 @@ double no_diag_match(const no_arrays *cand, const no_arrays *ref)
             continue;
         double emax = 0, rmax = 0;
         for (size_t e = 0; e < r->n; e++) {
-            double d = fabs(c->v[e] - r->v[e]);
-            emax = isnan(d) ? INFINITY : fmax(emax, d);
+            /* fmax drops a NaN operand, so inf - inf or a NaN would otherwise
+             * vanish from the maximum and read as a perfect match */
+            if (!isfinite(c->v[e]) || !isfinite(r->v[e]))
+                return NAN;
+            emax = fmax(emax, fabs(c->v[e] - r->v[e]));
             rmax = fmax(rmax, fabs(r->v[e]));
         }
         worst = fmax(worst, rmax > 0 ? emax / rmax : emax);
     }
     return worst;
+}
+
+const char *no_diag_match_text(double match, char *buf, size_t len)
+{
+    if (isnan(match))
+        snprintf(buf, len, "not computable");
+    else
+        snprintf(buf, len, "%.2e", match);
+    return buf;
+}
+
+/* The first NaN or infinity of a's arrays that the candidate provided (in
+ * a's order, mgrad_* excepted: the candidate format has none): 1 with its
+ * array and flat index, else 0. */
+static int first_nonfinite(const no_arrays *a, const no_arrays *cand, const no_array **arr,
+                           size_t *index)
+{
+    for (int i = 0; i < a->count; i++) {
+        const no_array *x = &a->a[i];
+        if (!no_arrays_get(cand, x->name) || !strncmp(x->name, "mgrad_", 6))
+            continue;
+        for (size_t e = 0; e < x->n; e++)
+            if (!isfinite(x->v[e])) {
+                *arr = x;
+                *index = e;
+                return 1;
+            }
+    }
+    return 0;
+}
+
+/* d->detail = "<who> overflows: array NAME index I (NAME[i,j,k] = inf); ...":
+ * why no cause is named (the multi-index in the array's C order, as
+ * compare's report writes it). */
+static void explain_nonfinite(no_diagnosis *d, const char *who, const no_array *a, size_t index)
+{
+    char where[96];
+    size_t l = (size_t)snprintf(where, sizeof where, "%s[", a->name);
+    size_t idx[4] = {0}, rest = index;
+    int nd = a->ndim > 0 ? a->ndim : 1;
+    if (a->ndim > 0)
+        for (int k = a->ndim - 1; k >= 0; k--) {
+            idx[k] = a->shape[k] ? rest % a->shape[k] : 0;
+            rest = a->shape[k] ? rest / a->shape[k] : 0;
+        }
+    else
+        idx[0] = index;
+    for (int k = 0; k < nd && l < sizeof where; k++)
+        l += (size_t)snprintf(where + l, sizeof where - l, "%s%zu", k ? "," : "", idx[k]);
+    double v = a->v[index];
+    snprintf(d->detail, sizeof d->detail,
+             "%s %s: array %s index %zu (%s] = %s); no cause is named from non-finite numbers",
+             who, isnan(v) ? "is not a number" : "overflows", a->name, index, where,
+             isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
 }
 
 /* Normwise error of one array against its namesake in ref. */
@@ -58,6 +116,7 @@ static int run_hypothesis(const no_problem *p, const ref_setup *base, const ref_
     if (prec < REF_PREC_MIN ? ref_model_init_rounded(&mo, &q, prec, err, len)
                             : ref_model_init(&mo, &q, prec, err, len))
         return -1;
+    mo.progress = no_progress_ref(); /* a deep problem's hypotheses take long */
     int rc = 0;
     if (v)
         rc = ref_model_set_variant(&mo, v, err, len);
@@ -96,6 +155,8 @@ int no_diag_cap_tolerance(no_tol_model *t, const no_problem *p, const ref_setup 
     double e_out = out ? match_one(out, ref) : 0;
     for (int i = 0; i < h.count; i++) {
         double e = match_one(&h.a[i], ref);
+        if (!isfinite(e)) /* not computable (a value outside double): no envelope */
+            continue;
         /* The loss is one number: its measured error can be small by chance
          * (a lucky cancellation).  To first order its relative error is
          * 2 kappa_r times the output's (dF/F = 2 <r, dyhat> / |r|^2), which
@@ -108,11 +169,7 @@ int no_diag_cap_tolerance(no_tol_model *t, const no_problem *p, const ref_setup 
     return 0;
 }
 
-typedef struct {
-    const char *cause;
-    const char *variant; /* which form of the cause, e.g. "L+1"; NULL if one */
-    ref_variant v;
-} variant_case;
+typedef no_diag_case variant_case;
 
 /* The variants that apply to this problem (docs/check.md's table).  The
  * step variants need the uniform grid: a replayed grid fixes every step. */
@@ -122,6 +179,11 @@ static int variant_cases(const no_spec *s, int grid, variant_case out[NO_DIAG_MA
     memset(out, 0, NO_DIAG_MAX * sizeof *out);
     out[n].cause = "missing_1_over_N", out[n++].v.loss_sum = 1;
     out[n].cause = "missing_half", out[n++].v.loss_no_half = 1;
+    /* torch.nn.MSELoss(): the contract x 2/d_out, so the contract itself
+     * when d_out = 2 (nothing to name) and missing_half when d_out = 1 (run:
+     * the report then says the two coincide). */
+    if (s->d_out != 2)
+        out[n].cause = "mean_over_outputs", out[n++].v.loss_mean_all = 1;
     out[n].cause = "sign_flip", out[n++].v.residual_flip = 1;
     if (!grid) { /* h = 1/n (ode) or 1/sqrt(n) (sqrt), n = 1 or L +- 1 */
         if (s->L > 1)
@@ -144,6 +206,36 @@ static int variant_cases(const no_spec *s, int grid, variant_case out[NO_DIAG_MA
         out[n].cause = "transposed_weights", out[n].variant = "W^T",
         out[n++].v.transpose_W = 1;
     return n;
+}
+
+/* The lower precisions low_precision tries, narrowest envelope first, so a
+ * float32 candidate is named float32, not bfloat16. */
+static const struct {
+    const char *name;
+    long bits;
+} lower[] = {{"float32", 24}, {"bfloat16", 8}};
+
+int no_diag_cases(const no_spec *s, int grid, no_diag_case out[NO_DIAG_MAX])
+{
+    int n = variant_cases(s, grid, out);
+    out[n].cause = s->adjoint == NO_ADJOINT_DISCRETE ? "continuous_adjoint" : "discrete_adjoint";
+    out[n++].other_adjoint = 1;
+    for (size_t f = 0; f < sizeof lower / sizeof lower[0]; f++) {
+        out[n].cause = "low_precision", out[n].variant = lower[f].name;
+        out[n++].bits = lower[f].bits;
+    }
+    return n;
+}
+
+int no_diag_run_case(const no_problem *p, const ref_setup *setup, const no_diag_case *c,
+                     long prec, no_arrays *out, char *err, size_t len)
+{
+    const no_spec *s = &p->spec;
+    no_adjoint adj = s->adjoint;
+    if (c->other_adjoint)
+        adj = adj == NO_ADJOINT_DISCRETE ? NO_ADJOINT_CONTINUOUS : NO_ADJOINT_DISCRETE;
+    return run_hypothesis(p, setup, &c->v, adj, s->m, c->bits > 0 ? c->bits : prec, out, err,
+                          len);
 }
 
 /* The smallest of t's tolerances over the arrays the candidate provided. */
@@ -210,6 +302,13 @@ static void diverging_layer(const no_problem *p, const no_arrays *cand, const no
             }
 }
 
+/* Append "; text" (or text) to d->detail. */
+static void detail_add(no_diagnosis *d, const char *text)
+{
+    size_t l = strlen(d->detail);
+    snprintf(d->detail + l, sizeof d->detail - l, "%s%s", l ? "; " : "", text);
+}
+
 int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *cand,
                 const no_arrays *ref, const no_tol_model *tol, long prec, no_diagnosis *d,
                 char *err, size_t len)
@@ -218,7 +317,23 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
     const no_spec *s = &p->spec;
     d->contract_match = no_diag_match(cand, ref);
     d->tol = worst_tol(tol, ref, cand);
+    d->match = NAN;
+    snprintf(d->cause, sizeof d->cause, "unknown");
     const double u = tol->u;
+
+    /* A reference that overflows double (W = 1e300, X = 1e308) or a
+     * candidate with a NaN gives nothing to measure: every match would be
+     * NaN, and naming a cause from them would be a guess. */
+    const no_array *bad;
+    size_t bad_i;
+    if (first_nonfinite(ref, cand, &bad, &bad_i)) {
+        explain_nonfinite(d, "reference", bad, bad_i);
+        return 0;
+    }
+    if (first_nonfinite(cand, cand, &bad, &bad_i)) {
+        explain_nonfinite(d, "candidate", bad, bad_i);
+        return 0;
+    }
 
     double best = INFINITY, best_tol = 0;
     int best_i = -1; /* the best hypothesis in d->hyp */
@@ -228,7 +343,7 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
         no_arrays h;
         if (run_hypothesis(p, setup, &vc[i].v, s->adjoint, s->m, prec, &h, err, len))
             return -1;
-        double mt = no_diag_match(cand, &h);
+        double mt = no_diag_match(cand, &h); /* NaN (not computable) is never < best */
         int k = add(d, vc[i].cause, vc[i].variant, mt);
         if (mt < best)
             best = mt, best_i = k, best_tol = tol_of_worst(p, &h, cand, u);
@@ -268,10 +383,6 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
      * primitive rounded to its bits) and the candidate's error is set
      * against that run's error.  Checked from the narrowest envelope up, so
      * a float32 candidate is named float32, not bfloat16. */
-    static const struct {
-        const char *name;
-        long bits;
-    } lower[] = {{"float32", 24}, {"bfloat16", 8}};
     for (size_t f = 0; f < sizeof lower / sizeof lower[0]; f++) {
         if (!(ldexp(1.0, (int)-lower[f].bits) > u))
             continue;
@@ -281,8 +392,10 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
         int k = add(d, "low_precision", lower[f].name, mt);
         no_arrays_free(&h);
         double lost = log2(d->contract_match / e_fmt); /* bits the candidate lost vs the run */
-        if (!(best <= best_tol) && e_fmt > 0 && d->contract_match <= NO_DIAG_ENVELOPE_MAX &&
-            lost >= -NO_DIAG_ENVELOPE_BITS && lost <= log2(envelope_factor(tol))) {
+        /* (a run whose error is not finite is no envelope: NaN fails every test) */
+        if (!(best <= best_tol) && isfinite(mt) && e_fmt > 0 && isfinite(e_fmt) &&
+            d->contract_match <= NO_DIAG_ENVELOPE_MAX && lost >= -NO_DIAG_ENVELOPE_BITS &&
+            lost <= log2(envelope_factor(tol))) {
             best = mt, best_i = k, best_tol = INFINITY;
             snprintf(d->detail, sizeof d->detail,
                      "the candidate's error %.3e is that of a %.1f-bit computation: %s "
@@ -292,7 +405,7 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
         }
     }
 
-    d->match = best;
+    d->match = best_i >= 0 ? best : NAN;
     d->found = best_i >= 0 && (best <= best_tol || best * 100 <= d->contract_match);
     const no_hypothesis *bh = d->found ? &d->hyp[best_i] : NULL;
     snprintf(d->cause, sizeof d->cause, "%s", bh ? bh->cause : "unknown");
@@ -306,12 +419,27 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
             /* "equally": within a factor 2 of the best, or both at rounding level */
             if (strcmp(h->cause, bh->cause) && h->match <= fmax(2 * best, 16 * u) &&
                 strcmp(h->cause, "low_precision")) {
-                size_t l = strlen(d->detail);
-                snprintf(d->detail + l, sizeof d->detail - l,
-                         "%sequally matches %s (indistinguishable on this problem)",
-                         l ? "; " : "", h->cause);
+                char text[96];
+                snprintf(text, sizeof text,
+                         "equally matches %s (indistinguishable on this problem)", h->cause);
+                detail_add(d, text);
             }
         }
+    /* Hypotheses whose own outputs overflow double: say so, as they could
+     * not be measured (a bug that overflows would show in the candidate). */
+    char skipped[160] = "";
+    for (int i = 0; i < d->nhyp; i++)
+        if (isnan(d->hyp[i].match)) {
+            size_t l = strlen(skipped);
+            snprintf(skipped + l, sizeof skipped - l, "%s%s%s%s%s", l ? ", " : "",
+                     d->hyp[i].cause, d->hyp[i].variant[0] ? "[" : "", d->hyp[i].variant,
+                     d->hyp[i].variant[0] ? "]" : "");
+        }
+    if (skipped[0]) {
+        char text[200];
+        snprintf(text, sizeof text, "not computable (outputs not finite): %s", skipped);
+        detail_add(d, text);
+    }
     diverging_layer(p, cand, ref, tol, d);
     return 0;
 }

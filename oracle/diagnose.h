@@ -37,7 +37,8 @@
 typedef struct {
     char cause[32];   /* e.g. "missing_1_over_N", "depth_off_by_one", "low_precision" */
     char variant[16]; /* its form where it has several ("L+1", "float32"); else "" */
-    double match;     /* the candidate's largest normwise error against it */
+    double match;     /* the candidate's largest normwise error against it; NaN: not
+                         computable (its outputs or the candidate's are not finite) */
 } no_hypothesis;
 
 typedef struct {
@@ -53,8 +54,36 @@ typedef struct {
 } no_diagnosis;
 
 /* Normwise max relative error of cand against ref over the arrays both have
- * (and that the candidate format defines: not mgrad_*). */
+ * (and that the candidate format defines: not mgrad_*).  NaN ("not
+ * computable") when any compared element of either is NaN or infinite: a
+ * difference of non-finite numbers measures nothing, and NaN, unlike 0 or
+ * inf, can never be taken for the best match. */
 double no_diag_match(const no_arrays *cand, const no_arrays *ref);
+
+/* A match as the report prints it: "%.2e", or "not computable" for NaN. */
+const char *no_diag_match_text(double match, char *buf, size_t len);
+
+/* One hypothesis of the diagnosis, as no_diagnose runs it: a variant of the
+ * computation, the other adjoint kind, or the problem computed in a lower
+ * precision (every input and primitive rounded to bits bits). */
+typedef struct {
+    const char *cause;   /* e.g. "missing_1_over_N" (docs/check.md's table) */
+    const char *variant; /* its form ("L+1", "W^T", "float32"); NULL if it has one */
+    ref_variant v;       /* the variant of the computation; all zero: none */
+    int other_adjoint;   /* run with the other adjoint kind than the problem's */
+    long bits;           /* > 0: low_precision, computed in that many bits */
+} no_diag_case;
+
+/* Every hypothesis that applies to a problem of spec s (grid: a step grid is
+ * replayed, which fixes the steps), in the order no_diagnose runs them;
+ * returns their count.  low_precision is listed in every format; no_diagnose
+ * runs only those coarser than the declared precision. */
+int no_diag_cases(const no_spec *s, int grid, no_diag_case out[NO_DIAG_MAX]);
+
+/* The reference's (uncertified) values under hypothesis c at prec bits (c's
+ * own bits for low_precision), on setup's grid if any.  0, or -1 with err. */
+int no_diag_run_case(const no_problem *p, const ref_setup *setup, const no_diag_case *c,
+                     long prec, no_arrays *out, char *err, size_t len);
 
 /* The measured envelope of a lower precision as a tolerance.  For u above
  * float64's (float32 2^-24, bfloat16 2^-8) the a-priori model of
@@ -71,7 +100,12 @@ int no_diag_cap_tolerance(no_tol_model *t, const no_problem *p, const ref_setup 
 /* Diagnose a failing candidate.  ref: the contract's reference values (the
  * setup's grid, if any, already applied); tol: the contract's tolerance as
  * check judged the candidate (its u the declared unit roundoff, capped by
- * no_diag_cap_tolerance); prec: the precision of the hypothesis runs. */
+ * no_diag_cap_tolerance); prec: the precision of the hypothesis runs.
+ * Nothing is named from non-finite numbers: if the reference (or the
+ * candidate) has a NaN or an infinity in an array the candidate provided,
+ * no hypothesis is run, the cause is "unknown" and the detail says which
+ * ("reference overflows: array states index 17 ..."); a hypothesis whose own
+ * outputs are not finite gets match NaN and is never chosen. */
 int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *cand,
                 const no_arrays *ref, const no_tol_model *tol, long prec, no_diagnosis *out,
                 char *err, size_t len);

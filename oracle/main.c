@@ -6,8 +6,10 @@
 
 #include "cmd.h"
 #include "compare.h"
+#include "progress.h"
 #include "ref.h"
 #include "report.h"
+#include "resources.h"
 #include "spec_args.h"
 #include "suite.h"
 
@@ -46,8 +48,14 @@ static const char help_main[] =
     "\n"
     "EXIT STATUS\n"
     "  0  every array of every problem passed\n"
-    "  1  some array failed (error over tolerance, NaN/Inf, reference too weak)\n"
-    "  2  usage or input error (unknown option, invalid problem); one line on stderr\n"
+    "  1  some array failed (error over tolerance, NaN/Inf, missing)\n"
+    "  2  usage or input error (unknown option, invalid problem, not enough memory);\n"
+    "     one line on stderr\n"
+    "  3  nothing failed, but some array could not be judged: 'unverifiable' (the\n"
+    "     problem is too ill-conditioned for the candidate's precision: its tolerance\n"
+    "     would exceed 2^-10, or the reference is outside the float64 range) or 'ref\n"
+    "     too weak' (the reference is not certified to the bits the tolerance needs even\n"
+    "     at --max-prec). Never a pass: proofs-notes/tolerance.md, section 12.\n"
     "\n"
     "EXAMPLES\n"
     "  nodeoracle demo\n"
@@ -73,14 +81,28 @@ static const char help_compare[] =
     "  correct bits, runs fast, and prints per output array (states, output, loss, adjoint,\n"
     "  grad_*, mgrad_*): the max and RMS error relative to the array's norm, the max error\n"
     "  in ulps, the reference's normwise (and smallest elementwise) correct bits, the\n"
-    "  tolerance and the verdict. A row fails if the error exceeds the tolerance, if the\n"
-    "  candidate has NaN/Inf, or if the reference is not 16x more accurate than the\n"
-    "  tolerance (raise --prec).\n"
+    "  tolerance and the verdict. A row passes only if its tolerance is meaningful\n"
+    "  (finite and at most 2^-10 relative), the reference is certified 16x more accurate\n"
+    "  than it (otherwise the reference is recomputed at doubled precision, up to\n"
+    "  --max-prec) and the error is within it. It fails if the error exceeds the\n"
+    "  tolerance by more than the reference's own error, or the candidate has NaN/Inf\n"
+    "  (first one printed with its index). Otherwise it is 'unverifiable' or 'ref too\n"
+    "  weak' (exit 3). See nodeoracle help for the exit status.\n"
     "\n"
     "OPTIONS\n"
     "  --suite NAME   run a named suite instead of one problem: smoke, default\n"
-    "  --prec BITS    reference precision, 53..65536 (default 128)\n"
-    "  --quiet        print only failing problems and the summary\n"
+    "  --prec BITS    reference precision, 53..43691 (default 128); raised automatically\n"
+    "                 (doubled, up to --max-prec) while the reference is not certified\n"
+    "                 to the bits a tolerance needs\n"
+    "  --max-prec BITS  cap of that raise (default 4096, or --prec if higher)\n"
+    "  --quiet        print only failing problems and the summary; no progress lines\n"
+    "  --max-memory SIZE  memory the run may use, e.g. 4G or 512M (default: the cgroup\n"
+    "                 limit, else MemAvailable); a problem that needs more is refused\n"
+    "                 (exit 2) before anything is computed\n"
+    "\n"
+    "EXIT STATUS\n"
+    "  0 all passed; 1 some array failed; 2 usage or input error; 3 nothing failed but\n"
+    "  some array could not be judged (unverifiable, ref too weak).\n"
     "\n";
 
 static const char help_demo[] =
@@ -94,7 +116,8 @@ static const char help_demo[] =
     "  Same as `nodeoracle compare --suite default`: linear; rff with Gaussian and\n"
     "  Matern-5/2 kernels; mlp with tanh, softplus and relu; Euler and RK4 with m = 2\n"
     "  substeps; discrete and continuous adjoints; plus the sqrt (SDE) scaling.\n"
-    "  N=12, D=4, L=8, q=16, M=6. Exit status as for compare.\n";
+    "  N=12, D=4, L=8, q=16, M=6. Exit status as for compare. Also takes --quiet and\n"
+    "  --max-memory SIZE (see compare).\n";
 
 #define usage_error no_cmd_usage_error
 #define parse_prec no_cmd_parse_prec
@@ -104,7 +127,7 @@ static int cmd_compare(int argc, char **argv, int demo)
     no_spec one;
     no_spec_default(&one);
     const char *suite = demo ? "default" : NULL;
-    long prec = 128;
+    long prec = 128, max_prec = 0;
     int quiet = 0, gave_problem = 0;
     char err[256];
     for (int i = 0; i < argc; i++) {
@@ -117,16 +140,20 @@ static int cmd_compare(int argc, char **argv, int demo)
         }
         if (!strcmp(f, "--quiet")) {
             quiet = 1;
+            no_progress_enable(0);
             continue;
         }
         if (!v)
             return usage_error(strncmp(f, "--", 2) ? "unexpected argument" : "option needs a value");
         if (!strcmp(f, "--prec")) {
-            if (parse_prec(v, &prec)) {
-                snprintf(err, sizeof err, "--prec: expected bits in [%d, %d], got '%s'",
-                         REF_PREC_MIN, REF_PREC_MAX, v);
+            if (parse_prec(v, &prec))
+                return no_cmd_prec_error(v);
+        } else if (!strcmp(f, "--max-prec")) {
+            if (parse_prec(v, &max_prec))
+                return no_cmd_prec_error(v);
+        } else if (!strcmp(f, "--max-memory")) {
+            if (no_res_max_memory_arg(v, err, sizeof err))
                 return usage_error(err);
-            }
         } else if (!strcmp(f, "--suite") && !demo) {
             suite = v;
         } else {
@@ -158,14 +185,30 @@ static int cmd_compare(int argc, char **argv, int demo)
         if (no_spec_validate(&specs[i], NO_REQ_NONE, err, sizeof err))
             return usage_error(err);
 
-    int passed = 0, rows = 0, rows_passed = 0;
+    if (max_prec && max_prec < prec)
+        return usage_error("--max-prec must be at least --prec");
+    /* Refused before anything is generated or printed: every problem must fit. */
+    for (int i = 0; i < n; i++) {
+        char what[64];
+        snprintf(what, sizeof what, n > 1 ? "problem %d of %d" : "this problem", i + 1, n);
+        if (no_res_require(no_res_compare_bytes(&specs[i], prec), what, "reduce N or --prec",
+                           err, sizeof err)) {
+            fprintf(stderr, "nodeoracle: %s\n", err);
+            return EXIT_USAGE;
+        }
+    }
+    int passed = 0, unjudged = 0, rows = 0, rows_passed = 0;
     clock_t t0 = clock();
     for (int i = 0; i < n; i++) {
         no_problem p;
         no_cmp_report rep;
         if (no_problem_generate(&p, &specs[i], err, sizeof err))
             return usage_error(err);
-        int rc = no_compare_problem(&p, prec, &rep, err, sizeof err);
+        char label[32];
+        snprintf(label, sizeof label, "[%d/%d]", i + 1, n);
+        no_progress_begin(label);
+        int rc = no_compare_problem(&p, prec, max_prec, &rep, err, sizeof err);
+        no_progress_end();
         no_problem_free(&p);
         if (rc) {
             fprintf(stderr, "nodeoracle: %s\n", err);
@@ -177,17 +220,22 @@ static int cmd_compare(int argc, char **argv, int demo)
             fprintf(stderr, "[%d/%d] pass\n", i + 1, n);
         fflush(stdout);
         passed += rep.pass;
+        unjudged += rep.outcome == NO_OUTCOME_UNJUDGED;
         rows += rep.nrows;
         for (int r = 0; r < rep.nrows; r++)
             rows_passed += rep.rows[r].verdict == NO_VERDICT_PASS;
     }
-    printf("\nnodeoracle: %d of %d problems passed (%d of %d arrays) in %.1f s CPU\n", passed, n,
-           rows_passed, rows, (double)(clock() - t0) / CLOCKS_PER_SEC);
-    return passed == n ? EXIT_PASS : EXIT_MISMATCH;
+    printf("\nnodeoracle: %d of %d problems passed (%d of %d arrays)", passed, n, rows_passed,
+           rows);
+    if (unjudged)
+        printf(", %d could not be judged", unjudged);
+    printf(" in %.1f s CPU\n", (double)(clock() - t0) / CLOCKS_PER_SEC);
+    return passed == n ? EXIT_PASS : passed + unjudged == n ? NO_EXIT_UNJUDGED : EXIT_MISMATCH;
 }
 
 int main(int argc, char **argv)
 {
+    no_res_install_allocators();
     if (argc < 2)
         return usage_error("missing command");
     const char *cmd = argv[1];

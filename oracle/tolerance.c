@@ -78,6 +78,20 @@ static double fro(const double *v, size_t n)
     return sqrt(acc);
 }
 
+/* The first reference value outside the candidate format's judgeable range. */
+static void range_check(no_tol_model *t, const no_arrays *ref)
+{
+    double lim = no_tol_range_max(t->u);
+    for (int i = 0; i < ref->count; i++)
+        for (size_t e = 0; e < ref->a[i].n; e++)
+            if (!(fabs(ref->a[i].v[e]) <= lim)) {
+                snprintf(t->out_name, sizeof t->out_name, "%s", ref->a[i].name);
+                t->out_index = (long)e;
+                t->out_value = ref->a[i].v[e];
+                return;
+            }
+}
+
 int no_tol_model_init(no_tol_model *t, const no_problem *p, const no_arrays *ref, double u)
 {
     const no_spec *s = &p->spec;
@@ -111,6 +125,7 @@ int no_tol_model_init(no_tol_model *t, const no_problem *p, const no_arrays *ref
     double nr = fro(r, out->n), ny = fro(out->v, out->n);
     free(r);
     t->kappa_r = nr > 0 ? fmax(1.0, ny / nr) : INFINITY;
+    range_check(t, ref);
     return 0;
 }
 
@@ -122,6 +137,17 @@ static double model_tol(const no_tol_model *t, const char *array)
     if (!strcmp(array, "loss"))
         return t->c * t->u * t->work_bwd * exp(t->lambda) * t->kappa_r;
     return t->c * t->u * t->work_bwd * exp(2.0 * t->lambda) * t->kappa_r;
+}
+
+double no_tol_meaningful_max(double u)
+{
+    int p = (int)lround(-log2(u)); /* 53, 24 or 8 */
+    return ldexp(1.0, -(p - 3 < 10 ? p - 3 : 10));
+}
+
+double no_tol_range_max(double u)
+{
+    return u < 0x1.0p-24 ? 0x1.0p511 : 0x1.0p63;
 }
 
 double no_tol_for(const no_tol_model *t, const char *array)

@@ -28,6 +28,15 @@ typedef struct {
     double work_bwd; /* n_w + S + N */
     double lambda;   /* h sum_k max_i |Dv_k(z_k^i)|_F */
     double kappa_r;  /* residual cancellation factor */
+    /* The range check (proofs-notes/tolerance.md section 12): the first
+     * reference value, over every array (states and adjoint included,
+     * provided by the candidate or not), that is non-finite in double or
+     * above no_tol_range_max(u); out_name[0] == 0 when there is none.  Such
+     * a problem cannot be computed in the candidate's format at all (its
+     * squares overflow: the loss sums them), so nothing of it is judged. */
+    char out_name[NO_NAME_LEN];
+    long out_index;
+    double out_value;
     /* Measured caps (lower precisions, oracle/diagnose.c's envelope): the
      * tolerance of array caps[i].name is at most caps[i].tol. */
     int ncaps;
@@ -39,6 +48,19 @@ typedef struct {
 
 /* Build the model from the problem and the reference outputs (states, output). */
 int no_tol_model_init(no_tol_model *t, const no_problem *p, const no_arrays *ref, double u);
+
+/* The largest tolerance that still judges anything, for a candidate whose
+ * unit roundoff is u = 2^-p: 2^-min(10, p - 3), i.e. 2^-10 for float64 and
+ * float32, 2^-5 for bfloat16 (proofs-notes/tolerance.md, section 12).  A
+ * larger (or infinite, or NaN) tolerance is not "loose": the first-order
+ * model behind it no longer holds, and a pass would certify nothing, so the
+ * array is `unverifiable` instead. */
+double no_tol_meaningful_max(double u);
+
+/* The largest reference magnitude a candidate of unit roundoff u can be
+ * judged on: the square root of its format's overflow threshold, 2^511 for
+ * float64 and 2^63 for float32 and bfloat16 (8 exponent bits both). */
+double no_tol_range_max(double u);
 
 /* Tolerance for the output array of that name: the model's, or its cap
  * if that is smaller. */

@@ -22,6 +22,10 @@
 /* Limits on the working precision (bits). */
 #define REF_PREC_MIN 53 /* the double inputs must be exact */
 #define REF_PREC_MAX 65536
+/* The highest precision ref_certify (and so every command's --prec)
+ * accepts: its check run at prec + max(prec/2, 32) bits must stay within
+ * REF_PREC_MAX (43691 + 21845 = 65536).  ref_certify.c asserts it. */
+#define REF_CERTIFY_PREC_MAX 43691
 #define REF_PREC_ROUNDED_MIN 8 /* bfloat16's significand, for ref_model_init_rounded */
 
 /* An MPFR array with the same name and shape conventions as no_array. */
@@ -51,6 +55,8 @@ typedef struct {
 typedef struct {
     int loss_sum;        /* F = 1/2 sum_i |r_i|^2: the 1/N missing */
     int loss_no_half;    /* F = 1/N sum_i |r_i|^2: the 1/2 missing */
+    int loss_mean_all;   /* F = 1/(N d_out) sum_i |r_i|^2: the mean over every
+                            squared error (torch.nn.MSELoss), the contract x 2/d_out */
     int residual_flip;   /* backpropagates y - yhat: adjoint and gradients negated */
     int no_mean_field;   /* mlp without the 1/M */
     int rff_no_scale;    /* rff features without sqrt(2/q) */
@@ -59,6 +65,14 @@ typedef struct {
     int swap_au;         /* mlp: a and u exchanged (unpacked in the wrong order) */
     size_t h_den;        /* h = 1/h_den instead of the spec's h (0: the spec's) */
 } ref_variant;
+
+/* A progress hook for long runs (fn NULL: none).  ref_run calls it once per
+ * layer of each pass (forward: per data point), with the fraction of the
+ * run done so far; ref_certify maps its two runs into one fraction. */
+typedef struct {
+    void (*fn)(void *ctx, const char *pass, size_t layer, size_t L, double fraction);
+    void *ctx;
+} ref_progress;
 
 /* The problem's arrays converted exactly to MPFR at precision prec.  Its
  * parameters may then be changed (e.g. perturbed by 2^-80 for finite
@@ -75,6 +89,7 @@ typedef struct {
     size_t nsteps;
     size_t *first; /* L + 1 */
     mpfr_t *tau;   /* nsteps */
+    ref_progress progress; /* none after init; set by the caller */
 } ref_model;
 
 int ref_model_init(ref_model *m, const no_problem *p, mpfr_prec_t prec, char *err, size_t len);
@@ -136,11 +151,21 @@ typedef struct {
     size_t grid_count;
     ref_result *keep_hi; /* if not NULL, receives the (prec + guard) result
                             (e.g. for 40-digit golden strings); caller clears */
+    ref_progress progress; /* of both runs together (fn NULL: none) */
 } ref_setup;
 
 /* ref_certify under a setup (the same two-precision method). */
 int ref_certify_setup(const no_problem *p, mpfr_prec_t prec, const ref_setup *setup,
                       no_arrays *values, no_arrays *bits, char *err, size_t len);
+
+/* Memory, in bytes, before any is taken (ref_memory.c): one MPFR number at
+ * prec (its struct and its allocated significand); one ref_run on a grid of
+ * nsteps steps (0: the spec's L m); ref_certify's peak, both precisions'
+ * runs alive at once and the double values and bits.  Estimates that follow
+ * ref/'s allocations, for refusing a problem that cannot fit. */
+double ref_number_bytes(mpfr_prec_t prec);
+double ref_run_memory_estimate(const no_spec *s, mpfr_prec_t prec, size_t nsteps);
+double ref_memory_estimate(const no_spec *s, mpfr_prec_t prec, size_t nsteps);
 
 /* Correct bits of x (the lower-precision value) against x_hi, a value of much
  * higher accuracy; exact zeros agree to prec bits.  Capped at prec. */

@@ -33,6 +33,11 @@ double ref_correct_bits(const mpfr_t x, const mpfr_t x_hi, mpfr_prec_t prec)
     return bits > (double)prec ? (double)prec : bits;
 }
 
+/* REF_CERTIFY_PREC_MAX is exactly the largest precision whose check run fits. */
+_Static_assert(REF_CERTIFY_PREC_MAX + REF_CERTIFY_PREC_MAX / 2 <= REF_PREC_MAX &&
+                   (REF_CERTIFY_PREC_MAX + 1) + (REF_CERTIFY_PREC_MAX + 1) / 2 > REF_PREC_MAX,
+               "REF_CERTIFY_PREC_MAX out of step with guard_bits");
+
 static mpfr_prec_t guard_bits(mpfr_prec_t prec)
 {
     return prec / 2 > 32 ? prec / 2 : 32;
@@ -52,6 +57,20 @@ static int model_setup(ref_model *m, const no_problem *p, mpfr_prec_t prec,
     if (rc)
         ref_model_clear(m);
     return rc;
+}
+
+/* One of the two runs as a part [base, base + share) of the certification's
+ * progress: a run's time grows about with its limbs, so the shares are
+ * proportional to the precisions. */
+typedef struct {
+    const ref_progress *outer;
+    double base, share;
+} run_part;
+
+static void part_tick(void *ctx, const char *pass, size_t layer, size_t L, double fraction)
+{
+    const run_part *r = ctx;
+    r->outer->fn(r->outer->ctx, pass, layer, L, r->base + r->share * fraction);
 }
 
 int ref_certify(const no_problem *p, mpfr_prec_t prec, no_arrays *values, no_arrays *bits,
@@ -78,6 +97,14 @@ int ref_certify_setup(const no_problem *p, mpfr_prec_t prec, const ref_setup *se
     if (model_setup(&mhi, p, hi, setup, err, len)) {
         ref_model_clear(&mlo);
         return -1;
+    }
+    run_part plo = {NULL, 0, 0}, phi = plo;
+    if (setup && setup->progress.fn) {
+        double w = (double)prec / (double)(prec + hi);
+        plo = (run_part){&setup->progress, 0, w};
+        phi = (run_part){&setup->progress, w, 1 - w};
+        mlo.progress = (ref_progress){part_tick, &plo};
+        mhi.progress = (ref_progress){part_tick, &phi};
     }
     int rc = ref_run(&mlo, &rlo, err, len);
     if (!rc && (rc = ref_run(&mhi, &rhi, err, len)))

@@ -24,6 +24,7 @@ typedef struct {
     ref_array r;        /* N x d_out residuals B z_L - y */
     ref_array perloss;  /* N: |B z_L - y|^2 per point */
     mpfr_ptr *terms;    /* N pointers for mpfr_sum */
+    double work;        /* layers of all points in all passes, for progress */
 } run_ws;
 
 static void ws_clear(run_ws *w)
@@ -44,6 +45,8 @@ static int ws_init(run_ws *w, const ref_model *m, int with_adjoint)
     const no_spec *s = &m->spec;
     memset(w, 0, sizeof *w);
     w->m = m;
+    /* A point's adjoint layer costs about two of its forward layers. */
+    w->work = (double)s->N * (double)s->L * (with_adjoint ? 3 : 1);
     size_t P = ref_layer_param_count(s);
     size_t sub[3] = {m->nsteps + 1, s->N, s->D}, cp[2] = {s->N, with_adjoint ? P : 1};
     size_t pd[2] = {s->N, s->D}, rd[2] = {s->N, s->d_out}, nl[1] = {s->N};
@@ -70,6 +73,14 @@ static mpfr_t *sub_state(run_ws *w, size_t t, size_t i)
     return w->sub.v + (t * s->N + i) * s->D;
 }
 
+/* The caller's progress hook (ref_model.progress): done of w->work. */
+static void report(const run_ws *w, const char *pass, size_t k, double done)
+{
+    const ref_progress *pr = &w->m->progress;
+    if (pr->fn)
+        pr->fn(pr->ctx, pass, k, w->m->spec.L, done / w->work);
+}
+
 /* z_0 = A x, then L layers of m substeps; residuals and per-point losses. */
 static void forward(run_ws *w)
 {
@@ -80,13 +91,15 @@ static void forward(run_ws *w)
         mpfr_t *z = sub_state(w, 0, i);
         for (size_t r = 0; r < s->D; r++)
             ref_dot(z[r], m->A.v + r * s->d_in, 1, m->X.v + i * s->d_in, 1, s->d_in, px, py);
-        for (size_t k = 0; k < s->L; k++)
+        for (size_t k = 0; k < s->L; k++) {
             for (size_t t = m->first[k]; t < m->first[k + 1]; t++) {
                 mpfr_t *from = sub_state(w, t, i), *to = sub_state(w, t + 1, i);
                 for (size_t c = 0; c < s->D; c++)
                     mpfr_set(to[c], from[c], MPFR_RNDN);
                 ref_step(&w->st, k, m->tau[t], to, +1);
             }
+            report(w, "forward", k, (double)i * s->L + k + 1);
+        }
         mpfr_t *zL = sub_state(w, m->nsteps, i), *res = w->r.v + i * s->d_out;
         mpfr_t *yh = w->yhat.v + i * s->d_out;
         for (size_t o = 0; o < s->d_out; o++) {
@@ -98,10 +111,13 @@ static void forward(run_ws *w)
 }
 
 /* The loss is F = sum_i |B z_L^i - y^i|^2 / den: den = 2N (the contract),
- * 2 (variant loss_sum: the 1/N missing) or N (loss_no_half). */
+ * 2 (variant loss_sum: the 1/N missing), N (loss_no_half) or N d_out
+ * (loss_mean_all: the mean over all N d_out squared errors). */
 static unsigned long loss_den(const ref_model *m)
 {
     unsigned long N = (unsigned long)m->spec.N;
+    if (m->variant.loss_mean_all)
+        return N * (unsigned long)m->spec.d_out;
     return m->variant.loss_sum ? 2 : m->variant.loss_no_half ? N : 2 * N;
 }
 
@@ -176,6 +192,7 @@ static void backward(run_ws *w, ref_array *adj, ref_array *grad[], int np)
         }
         copy_block(adj->v + k * ND, w->p.v, ND);
         layer_gradient(w, k, grad, np);
+        report(w, "backward", k, (double)s->N * s->L * (1 + 2 * (double)(s->L - k) / s->L));
     }
 }
 

@@ -60,17 +60,19 @@ static void check_family(int v)
     no_spec s;
     no_test_spec(&s, v, NO_SCHEME_RK4, 2, 12);
     s.L = 5; /* != M = 4: with M = L a missing 1/M and a missing 1/L coincide */
+    s.d_out = 3; /* != 2: with d_out = 2 the mean over outputs is the contract */
     no_problem p;
     char err[256];
     cr_assert_eq(no_problem_generate(&p, &s, err, sizeof err), 0, "%s", err);
     struct {
         const char *cause;
         ref_variant v;
-    } cases[10];
+    } cases[12];
     int n = 0;
     memset(cases, 0, sizeof cases);
     cases[n].cause = "missing_1_over_N", cases[n++].v.loss_sum = 1;
     cases[n].cause = "missing_half", cases[n++].v.loss_no_half = 1;
+    cases[n].cause = "mean_over_outputs", cases[n++].v.loss_mean_all = 1;
     cases[n].cause = "sign_flip", cases[n++].v.residual_flip = 1;
     cases[n].cause = "missing_1_over_L", cases[n++].v.h_den = 1;
     cases[n].cause = "depth_off_by_one", cases[n++].v.h_den = s.L + 1;

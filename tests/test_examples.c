@@ -290,6 +290,7 @@ static const struct {
     {"linear", "linear euler discrete", "transposed_weights", "transposed_weights", ""},
     {"linear", "linear euler discrete", "depth_off_by_one", "depth_off_by_one", ""},
     {"linear", "linear rk4 discrete", "missing_half", "missing_half", ""},
+    {"linear", "linear rk4 discrete", "mean_over_outputs", "mean_over_outputs", ""},
     {"linear", "linear rk4 discrete", "sign_flip", "sign_flip", ""},
     {"linear", "linear rk4 discrete", "continuous_adjoint", "continuous_adjoint", ""},
 

@@ -4,6 +4,7 @@
  * typed in:
  *   loss_sum      F' = N F, grad' = N grad       (F = S/(2N) vs S/2)
  *   loss_no_half  F' = 2 F, grad' = 2 grad       (S/N vs S/(2N))
+ *   loss_mean_all F' = (2/d_out) F, grad' likewise (S/(N d_out) vs S/(2N))
  *   residual_flip F' = F,   grad' = -grad        (exact negation)
  *   h_den = L     identical to the contract      (same h)
  *   transpose_W   identical to the contract run on W_k^T  (mpfr_dot is
@@ -310,4 +311,31 @@ Test(ref_variants, swap_au_is_the_contract_on_swapped_arrays)
     ref_result_clear(&b);
     no_problem_free(&ps);
     no_problem_free(&p);
+}
+
+/* loss_mean_all (torch.nn.MSELoss: the mean over all N d_out squared
+ * errors): F' = (2/d_out) F, and so the adjoint and every gradient; d_out = 4
+ * makes the factor 1/2 exact.  States and output are the contract's. */
+Test(ref_variants, mean_over_outputs_is_the_contract_times_2_over_d_out)
+{
+    for (int v = 0; v < NO_TEST_VARIANTS; v += 3) {
+        no_spec s;
+        no_test_spec(&s, v, NO_SCHEME_RK4, 2, 37);
+        s.L = 4, s.D = 4, s.d_out = 4;
+        no_problem p;
+        char err[256];
+        cr_assert_eq(no_problem_generate(&p, &s, err, sizeof err), 0, "%s", err);
+        ref_variant var = {0};
+        var.loss_mean_all = 1;
+        ref_result c, r;
+        run(&p, NULL, NULL, 0, &c);
+        run(&p, &var, NULL, 0, &r);
+        expect_scaled(&r, &c, "output", 0);
+        expect_scaled(&r, &c, "loss", 0.5);
+        expect_scaled(&r, &c, "adjoint", 0.5);
+        expect_scaled(&r, &c, grad_name(&p), 0.5);
+        ref_result_clear(&r);
+        ref_result_clear(&c);
+        no_problem_free(&p);
+    }
 }

@@ -16,7 +16,7 @@ static void expect_pass(const no_spec *s)
     char err[256], desc[256];
     no_cmp_report rep;
     cr_assert_eq(no_problem_generate(&p, s, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(no_compare_problem(&p, 128, &rep, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(no_compare_problem(&p, 128, 0, &rep, err, sizeof err), 0, "%s", err);
     no_spec_describe(s, desc, sizeof desc);
     for (int i = 0; i < rep.nrows; i++)
         cr_expect_eq(rep.rows[i].verdict, NO_VERDICT_PASS,
@@ -40,6 +40,11 @@ Test(ref_vs_fast, every_family_scheme_adjoint)
             }
 }
 
+/* param_scale 0.5: at 1, the rff problems of this loop have Lambda = 16.5
+ * (gaussian) and 22 (matern), adjoint tolerances of 1.05 and 1.6e5, which
+ * passed vacuously before section 12 of proofs-notes/tolerance.md; they are
+ * `unverifiable` now, and expect_pass would say so.  At 0.5 (Lambda 8.3,
+ * 11.4) every array is judged. */
 Test(ref_vs_fast, sqrt_scaling_and_deeper)
 {
     for (int v = 0; v < NO_TEST_VARIANTS; v++) {
@@ -47,6 +52,7 @@ Test(ref_vs_fast, sqrt_scaling_and_deeper)
         no_test_spec(&s, v, NO_SCHEME_EULER, 1, 70 + (uint64_t)v);
         s.scaling = NO_SCALING_SQRT;
         s.L = 16;
+        s.param_scale = 0.5;
         expect_pass(&s);
     }
     no_spec s;

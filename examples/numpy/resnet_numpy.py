@@ -33,6 +33,7 @@ import numpy as np
 MUTANTS = (
     "missing_1_over_N",
     "missing_half",
+    "mean_over_outputs",
     "missing_1_over_L",
     "missing_1_over_M",
     "missing_rff_scale",
@@ -373,6 +374,11 @@ def run(prob, mutant=None, dtype=np.float64, grid=None, want_grad=True, start=No
         loss, cL = 0.5 * sq, one                   # 1/2 sum |.|^2
     elif mutant == "missing_half":
         loss, cL = sq / N, dtype.type(2.0 / N)     # 1/N sum |.|^2
+    elif mutant == "mean_over_outputs":
+        # torch.nn.MSELoss(): the mean over all N * d_out squared errors, which is
+        # the contract's 1/(2N) sum only when d_out = 2
+        nd = N * spec["d_out"]
+        loss, cL = sq / nd, dtype.type(2.0 / nd)
     else:
         loss, cL = sq / (2 * N), dtype.type(1.0 / N)
     res = {"output": out, "loss": dtype.type(loss), "states": np.stack(states)}
