@@ -34,9 +34,11 @@ const char no_cmd_check_help[] =
     "  every array the candidate provided against a tolerance derived from the declared\n"
     "  precision and the problem (proofs-notes/tolerance.md). On failure it diagnoses:\n"
     "  the reference is run on each hypothesised bug (a missing 1/N, 1/2, 1/L, 1/M or\n"
-    "  sqrt(2/q), no rff phase, transposed weights, a sign flip, an off-by-one depth, the\n"
-    "  continuous instead of the discrete adjoint, a lower precision) and the best match\n"
-    "  is named with how well it matches (docs/check.md).\n"
+    "  sqrt(2/q), a loss averaged over output components as torch.nn.MSELoss does, no\n"
+    "  rff phase, transposed weights, a sign flip, an off-by-one depth, the continuous\n"
+    "  instead of the discrete adjoint, a lower precision) and the best match is named\n"
+    "  with how well it matches (docs/check.md). An array that cannot be judged is not\n"
+    "  diagnosed.\n"
     "\n"
     "OPTIONS\n"
     "  --problem DIR     the problem (problem.json and arrays)\n"
@@ -206,6 +208,18 @@ static void provided(const no_arrays *cand, const no_arrays *ref, const no_array
         }
 }
 
+/* The memory of an on-the-fly check at prec bits, for no_compare_raise. */
+struct check_size {
+    const no_spec *spec;
+    size_t nsteps;
+};
+
+static double check_bytes(const void *ctx, long prec)
+{
+    const struct check_size *c = ctx;
+    return no_res_check_bytes(c->spec, prec, c->nsteps, 0);
+}
+
 static json_t *json_num(double x)
 {
     return isfinite(x) ? json_real(x) : json_null();
@@ -235,6 +249,8 @@ static void print_json_report(const no_cmp_report *rep, const no_diagnosis *d,
     /* the precision first tried (golden's or --prec): smaller than
      * reference_bits when the reference was raised to certify enough bits */
     json_object_set_new(root, "reference_bits_asked", json_integer(rep->prec_asked));
+    json_object_set_new(root, "raise_note",
+                        rep->raise_note[0] ? json_string(rep->raise_note) : json_null());
     json_object_set_new(root, "meaningful_tol_max",
                         json_real(no_tol_meaningful_max(rep->tol.u)));
     json_object_set_new(root, "reference", json_string(from_golden ? "golden" : "on-the-fly"));
@@ -309,16 +325,22 @@ static void print_diagnosis(const no_diagnosis *d)
     else if (d->found)
         printf(" (the candidate matches it to %.3e; the contract only to %.3e)", d->match,
                d->contract_match);
-    else
-        printf(" (best hypothesis matched to %.3e, the contract to %.3e)", d->match,
-               d->contract_match);
+    else {
+        char m1[32], m2[32];
+        printf(" (best hypothesis matched to %s, the contract to %s)",
+               no_diag_match_text(d->match, m1, sizeof m1),
+               no_diag_match_text(d->contract_match, m2, sizeof m2));
+    }
     printf("\n");
     if (d->detail[0])
         printf("  %s\n", d->detail);
     printf("  hypotheses run:");
-    for (int i = 0; i < d->nhyp; i++)
-        printf(" %s%s%s%s=%.2e", d->hyp[i].cause, d->hyp[i].variant[0] ? "[" : "",
-               d->hyp[i].variant, d->hyp[i].variant[0] ? "]" : "", d->hyp[i].match);
+    for (int i = 0; i < d->nhyp; i++) {
+        char m[32];
+        printf(" %s%s%s%s=%s", d->hyp[i].cause, d->hyp[i].variant[0] ? "[" : "",
+               d->hyp[i].variant, d->hyp[i].variant[0] ? "]" : "",
+               no_diag_match_text(d->hyp[i].match, m, sizeof m));
+    }
     printf("\n");
 }
 
@@ -409,7 +431,8 @@ int no_cmd_check(int argc, char **argv)
             goto usage;
         }
         no_compare_arrays(&cand, &rv, &bv, &tol, &rep);
-        long next = no_compare_needs_more_bits(&rep) ? no_compare_next_prec(refprec, cap) : 0;
+        struct check_size size = {&p.spec, ntimes ? ntimes - 1 : 0};
+        long next = no_compare_raise(&rep, check_bytes, &size);
         if (!next)
             break;
         no_arrays_free(&ref);

@@ -8,6 +8,7 @@
 #include "fast.h"
 #include "progress.h"
 #include "ref.h"
+#include "resources.h"
 
 const char *no_verdict_name(no_verdict v)
 {
@@ -165,6 +166,25 @@ int no_compare_needs_more_bits(const no_cmp_report *rep)
     return 0;
 }
 
+static double compare_bytes(const void *spec, long prec)
+{
+    return no_res_compare_bytes(spec, prec);
+}
+
+long no_compare_raise(no_cmp_report *rep, double (*bytes)(const void *ctx, long prec),
+                      const void *ctx)
+{
+    long next = no_compare_needs_more_bits(rep) ? no_compare_next_prec(rep->prec, rep->prec_cap)
+                                                : 0;
+    char err[200];
+    if (next && no_res_require(bytes(ctx, next), "raising the reference", "", err, sizeof err)) {
+        snprintf(rep->raise_note, sizeof rep->raise_note, "stopped at %ld bits: %s", rep->prec,
+                 err);
+        return 0;
+    }
+    return next;
+}
+
 int no_compare_problem(const no_problem *p, long prec, long cap, no_cmp_report *rep, char *err,
                        size_t len)
 {
@@ -179,9 +199,7 @@ int no_compare_problem(const no_problem *p, long prec, long cap, no_cmp_report *
     int rc = 0;
     /* Arb-style: judge at prec; while some row could only be judged by a
      * more accurate reference, certify again at twice the precision. */
-    for (long at = prec; at && rc == 0; at = no_compare_needs_more_bits(rep)
-                                                 ? no_compare_next_prec(at, cap)
-                                                 : 0) {
+    for (long at = prec; at && rc == 0; at = no_compare_raise(rep, compare_bytes, &p->spec)) {
         no_arrays ref, bits;
         no_tol_model tol;
         if (ref_certify_setup(p, (mpfr_prec_t)at, no_progress_setup(), &ref, &bits, err, len)) {

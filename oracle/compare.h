@@ -61,6 +61,7 @@ typedef struct {
     no_cmp_row rows[NO_MAX_ARRAYS];
     int pass;            /* every row passed */
     no_outcome outcome;
+    char raise_note[256]; /* why the raise stopped below the cap (memory), or "" */
 } no_cmp_report;
 
 /* The precision cap of the automatic raise when the user gives none:
@@ -77,6 +78,13 @@ long no_compare_next_prec(long prec, long cap);
 /* Whether some row is REF_WEAK, i.e. a higher reference precision could
  * turn it into a verdict. */
 int no_compare_needs_more_bits(const no_cmp_report *rep);
+
+/* The precision to certify next for rep (0: none), given that a run at
+ * prec bits needs bytes(prec) of memory: doubled up to rep->prec_cap while
+ * some row is REF_WEAK, but not beyond what fits (oracle/resources.h; then
+ * rep->raise_note says so and the rows stay `ref too weak`). */
+long no_compare_raise(no_cmp_report *rep, double (*bytes)(const void *ctx, long prec),
+                      const void *ctx);
 
 /* "states[3,1,0]" for the flat index of a row's array. */
 void no_compare_index_str(const no_cmp_row *row, long flat, char *buf, size_t n);

@@ -68,6 +68,8 @@ static void print_unjudged(FILE *f, const no_cmp_report *rep)
                 "      ref too weak (%s): certified to %.1f bits at %ld bits of precision, "
                 "the tolerance needs %.1f; the cap is %ld bits (raise --max-prec)\n",
                 names, have, rep->prec, need, rep->prec_cap);
+        if (rep->raise_note[0])
+            fprintf(f, "      the raise %s\n", rep->raise_note);
     }
 }
 

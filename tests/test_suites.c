@@ -167,6 +167,8 @@ static void run_problem(stats *st, const no_spec *s, int index)
             st->best[k[i]] = sep, st->witness[k[i]] = index;
         st->least[k[i]] = fmin(st->least[k[i]], sep);
     }
+    char desc[256];
+    no_spec_describe(s, desc, sizeof desc);
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++) {
             double sep = separation(&h[i], &h[j], &c, &t);
@@ -177,8 +179,6 @@ static void run_problem(stats *st, const no_spec *s, int index)
             /* Stronger than "on some problem": on every problem run, so a
              * coincidence (M = L) is caught even where another problem
              * (the sqrt scaling's) happens to separate the two. */
-            char desc[256];
-            no_spec_describe(s, desc, sizeof desc);
             cr_expect(sep >= FACTOR, "%s and %s coincide on [%d] %s: %.3g x the tolerance",
                       st->key[k[i]], st->key[k[j]], index, desc, sep);
             if (sep < st->closest) {
