@@ -5,13 +5,16 @@
  * The input is a container (fuzz_files.h): the header's first byte picks the
  * spec ('0'..'5', fuzz_files.h), each section is a file of PROBLEM/golden/
  * (NAME.npy and NAME.bits.npy for every output array NAME, and
- * provenance.json).  Checks, besides no crash, no sanitizer report and no
+ * provenance.json), then no_golden_verify checks the files against the
+ * hashes provenance.json records, as check does.  Checks, besides no crash, no sanitizer report and no
  * leak:
  *   - failures leave a one-line message and empty outputs;
  *   - no_golden_read's success gives every array of the layout, in order,
  *     with its shape, finite values, and bits >= 0 with the same shape;
- *   - no_golden_provenance_read's success gives NUL-terminated strings and a
- *     precision of at least 1 bit. */
+ *   - no_golden_provenance_read's success gives NUL-terminated strings, a
+ *     precision of at least 1 bit, at most NO_GOLDEN_MAX_FILES hashes, each
+ *     for a plain file name (no '/', not starting with '.');
+ *   - no_golden_verify returns 0 or -1 with a one-line message. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -76,9 +79,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     no_golden_provenance pv;
     rc = no_golden_provenance_read(dir, &pv, err, sizeof err);
     fuzz_check_message("no_golden_provenance_read", rc, err, sizeof err);
-    if (!rc && (strnlen(pv.version, sizeof pv.version) == sizeof pv.version ||
-                strnlen(pv.mpfr, sizeof pv.mpfr) == sizeof pv.mpfr ||
-                strnlen(pv.gmp, sizeof pv.gmp) == sizeof pv.gmp || pv.prec < 1))
+    if (rc)
+        return 0;
+    if (strnlen(pv.version, sizeof pv.version) == sizeof pv.version ||
+        strnlen(pv.mpfr, sizeof pv.mpfr) == sizeof pv.mpfr ||
+        strnlen(pv.gmp, sizeof pv.gmp) == sizeof pv.gmp || pv.prec < 1)
         fail("provenance read with an unterminated string or a precision < 1");
+    if (pv.nfiles < 0 || pv.nfiles > NO_GOLDEN_MAX_FILES)
+        fail("provenance read with a file count out of [0, NO_GOLDEN_MAX_FILES]");
+    /* The hashed names are only looked up, never opened: plain names. */
+    for (int i = 0; i < pv.nfiles; i++) {
+        const char *nm = pv.files[i].name;
+        size_t n = strnlen(nm, sizeof pv.files[i].name);
+        if (n == 0 || n == sizeof pv.files[i].name || strchr(nm, '/') || nm[0] == '.')
+            fail("provenance read with a hashed name that is empty, unterminated or a path");
+    }
+    /* What check does next: the files against their recorded hashes. */
+    rc = no_golden_verify(dir, spec, &pv, err, sizeof err);
+    fuzz_check_message("no_golden_verify", rc, err, sizeof err);
     return 0;
 }

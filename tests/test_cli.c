@@ -150,21 +150,7 @@ Test(cli, demo_passes_every_problem, .timeout = NO_TEST_TIMEOUT_S)
  * afterwards.  A non-finite value in a *candidate output* is not an input
  * error but a failure (exit 1, docs/formats.md). */
 
-static char scratch[64];
-
-static void scratch_setup(void)
-{
-    no_test_mkdtemp(scratch, sizeof scratch, "no_cli_");
-}
-
-static void scratch_teardown(void)
-{
-    no_test_rmtree(scratch);
-}
-
-/* buf = scratch/name. */
-#define IN_SCRATCH(buf, name) \
-    cr_assert_lt((size_t)snprintf(buf, sizeof buf, "%s/%s", scratch, name), sizeof buf)
+NO_TEST_SCRATCH("no_cli_")
 
 /* Write p's outputs as computed by fast/ as a candidate in dir (every array
  * but the metric gradients, which check does not read). */
@@ -332,7 +318,7 @@ static void break_file(size_t c)
 {
     char path[PATH_MAX];
     if (hostile[c].file)
-        IN_SCRATCH(path, hostile[c].file);
+        IN_SCRATCH(path, "%s", hostile[c].file);
     struct stat st;
     switch (hostile[c].edit) {
     case EDIT_CUT:
@@ -489,10 +475,8 @@ Test(cli, gen_failure_midway, .init = scratch_setup, .fini = scratch_teardown,
      .timeout = NO_TEST_TIMEOUT_S)
 {
     char path[PATH_MAX];
-    IN_SCRATCH(path, "out");
-    cr_assert_eq(mkdir(path, 0700), 0);
     IN_SCRATCH(path, "out/002-mlp-tanh-euler-discrete-L8");
-    cr_assert_eq(mkdir(path, 0700), 0);
+    no_test_mkdirs(path, 0700);
     IN_SCRATCH(path, "out/002-mlp-tanh-euler-discrete-L8/golden");
     put_bytes(path, -1, "x", 1);
     run_result r = runf("gen --suite smoke --out '%s/out'", scratch);
@@ -514,7 +498,7 @@ Test(cli, gen_failure_midway, .init = scratch_setup, .fini = scratch_teardown,
     const char *done[] = {"out/000-linear-euler-discrete-L8/golden/provenance.json",
                           "out/001-rff-gaussian-euler-discrete-L8/golden/provenance.json"};
     for (int i = 0; i < 2; i++) {
-        IN_SCRATCH(path, done[i]);
+        IN_SCRATCH(path, "%s", done[i]);
         cr_expect_neq(access(path, F_OK), 0, "%s written by a failed gen", done[i]);
     }
 }

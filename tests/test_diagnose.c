@@ -11,21 +11,13 @@
 #include "fast.h"
 #include "test_util.h"
 
+/* The candidate of a user who implemented variant v with the adjoint adj. */
 static void variant_candidate(const no_problem *p, const ref_variant *v, no_adjoint adj,
                               no_arrays *out)
 {
     no_problem q = *p;
     q.spec.adjoint = adj;
-    ref_model m;
-    ref_result r;
-    char err[256];
-    cr_assert_eq(ref_model_init(&m, &q, 128, err, sizeof err), 0, "%s", err);
-    if (v)
-        cr_assert_eq(ref_model_set_variant(&m, v, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(ref_run(&m, &r, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(ref_result_to_double(&r, out), 0);
-    ref_result_clear(&r);
-    ref_model_clear(&m);
+    no_test_ref_doubles(&q, v, 128, out);
 }
 
 /* no_diagnose as check calls it: the contract's tolerance at unit roundoff

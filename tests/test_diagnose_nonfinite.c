@@ -16,29 +16,15 @@
 #include "diagnose.h"
 #include "test_util.h"
 
-/* A small linear problem (N = 3, D = 3, L = 3, d_out = 3). */
-static void linear_problem(no_problem *p, uint64_t seed)
+/* A small linear problem (N = 3, D = 3, d_out = 3) of L layers. */
+static void linear_problem(no_problem *p, size_t L, uint64_t seed)
 {
     no_spec s;
     no_test_spec(&s, 0, NO_SCHEME_EULER, 1, seed);
     s.d_out = 3;
+    s.L = L;
     char err[256];
     cr_assert_eq(no_problem_generate(p, &s, err, sizeof err), 0, "%s", err);
-}
-
-/* The reference's values of p (a variant v, or NULL: the contract) at prec. */
-static void reference(const no_problem *p, const ref_variant *v, long prec, no_arrays *out)
-{
-    ref_model m;
-    ref_result r;
-    char err[256];
-    cr_assert_eq(ref_model_init(&m, p, prec, err, sizeof err), 0, "%s", err);
-    if (v)
-        cr_assert_eq(ref_model_set_variant(&m, v, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(ref_run(&m, &r, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(ref_result_to_double(&r, out), 0);
-    ref_result_clear(&r);
-    ref_model_clear(&m);
 }
 
 /* no_diagnose as check calls it for a float64 candidate. */
@@ -67,11 +53,11 @@ static void expect_nothing_named(const no_diagnosis *d, const char *detail)
 static void expect_reference_overflow(void (*edit)(no_problem *), const char *detail)
 {
     no_problem p;
-    linear_problem(&p, 21);
+    linear_problem(&p, 3, 21);
     no_arrays cand, ref;
-    reference(&p, NULL, 96, &cand);
+    no_test_ref_doubles(&p, NULL, 96, &cand);
     edit(&p);
-    reference(&p, NULL, 128, &ref);
+    no_test_ref_doubles(&p, NULL, 128, &ref);
     no_diagnosis d;
     diagnose(&p, &cand, &ref, &d);
     expect_nothing_named(&d, detail);
@@ -110,10 +96,10 @@ Test(diagnose_nonfinite, x_1e308_reference_overflows)
 Test(diagnose_nonfinite, candidate_nan_is_located_not_matched)
 {
     no_problem p;
-    linear_problem(&p, 22);
+    linear_problem(&p, 3, 22);
     no_arrays cand, ref;
-    reference(&p, NULL, 96, &cand);
-    reference(&p, NULL, 128, &ref);
+    no_test_ref_doubles(&p, NULL, 96, &cand);
+    no_test_ref_doubles(&p, NULL, 128, &ref);
     no_array *g = (no_array *)no_arrays_get(&cand, "grad_W");
     cr_assert_not_null(g);
     g->v[5] = NAN; /* layer 0, row 1, column 2 (D = 3) */
@@ -162,26 +148,22 @@ Test(diagnose_nonfinite, match_of_nonfinite_is_nan)
  * fmax, so a candidate matching those arrays would have been named it). */
 Test(diagnose_nonfinite, overflowing_hypothesis_is_passed_over)
 {
-    no_spec s;
-    no_test_spec(&s, 0, NO_SCHEME_EULER, 1, 23);
-    s.d_out = 3;
-    s.L = 32;
     no_problem p;
-    char err[256];
-    cr_assert_eq(no_problem_generate(&p, &s, err, sizeof err), 0, "%s", err);
+    linear_problem(&p, 32, 23);
+    const no_spec s = p.spec;
     const double w = 32 * (pow(10, 125.0 / 32) - 1);
     for (size_t k = 0; k < s.L; k++)
         for (size_t r = 0; r < s.D; r++)
             for (size_t c = 0; c < s.D; c++)
                 p.W[(k * s.D + r) * s.D + c] = r == c ? w : 0;
     no_arrays ref, cand;
-    reference(&p, NULL, 128, &ref);
+    no_test_ref_doubles(&p, NULL, 128, &ref);
     for (int i = 0; i < ref.count; i++)
         for (size_t e = 0; e < ref.a[i].n; e++)
             cr_assert(isfinite(ref.a[i].v[e]), "the contract's %s overflows", ref.a[i].name);
     ref_variant flip = {0};
     flip.residual_flip = 1;
-    reference(&p, &flip, 128, &cand);
+    no_test_ref_doubles(&p, &flip, 128, &cand);
     for (int i = 0; i < cand.count; i++) /* a candidate's rounding: not an exact 0 */
         for (size_t e = 0; e < cand.a[i].n; e++)
             cand.a[i].v[e] *= 1 + 0x1.0p-50;

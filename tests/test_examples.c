@@ -43,23 +43,9 @@
 
 #define PYTHON "/usr/bin/python3"
 
-static char scratch[64];
+NO_TEST_SCRATCH("no_examples_")
 
-static void setup(void)
-{
-    no_test_mkdtemp(scratch, sizeof scratch, "no_examples_");
-}
-
-static void teardown(void)
-{
-    no_test_rmtree(scratch);
-}
-
-TestSuite(examples, .init = setup, .fini = teardown, .timeout = NO_TEST_TIMEOUT_S);
-
-/* buf = scratch/name. */
-#define IN_SCRATCH(buf, name) \
-    cr_assert_lt((size_t)snprintf(buf, sizeof buf, "%s/%s", scratch, name), sizeof buf)
+TestSuite(examples, .init = scratch_setup, .fini = scratch_teardown, .timeout = NO_TEST_TIMEOUT_S);
 
 /* ---- problems ------------------------------------------------------------ */
 

@@ -36,21 +36,7 @@
 
 #include "test_run.h"
 
-static char scratch[64];
-
-static void scratch_setup(void)
-{
-    no_test_mkdtemp(scratch, sizeof scratch, "no_gensafe_");
-}
-
-static void scratch_teardown(void)
-{
-    no_test_rmtree(scratch);
-}
-
-/* buf = scratch/name. */
-#define IN_SCRATCH(buf, name) \
-    cr_assert_lt((size_t)snprintf(buf, sizeof buf, "%s/%s", scratch, name), sizeof buf)
+NO_TEST_SCRATCH("no_gensafe_")
 
 /* The smoke suite's directories, named as in oracle/cmd_gen.c. */
 static const char *const smoke[3] = {"000-linear-euler-discrete-L8",
@@ -91,6 +77,14 @@ static long gen_precision(const char *out, const char *problem)
     return p;
 }
 
+/* Every smoke problem in scratch/out has precision prec; the message for
+ * one that has not ends with why ("was replaced", ...). */
+static void expect_smoke_precision(long prec, const char *why)
+{
+    for (int i = 0; i < 3; i++)
+        cr_expect_eq(gen_precision("out", smoke[i]), prec, "%s %s", smoke[i], why);
+}
+
 /* How many entries of dir (not recursive) have ".tmp." in their name. */
 static int count_temporaries(const char *dir)
 {
@@ -122,6 +116,35 @@ static void expect_last_line_error(const run_result *r, const char *what, const 
 
 /* ---- item 10: gen replaces only what it wrote -------------------------- */
 
+/* `gen --suite smoke OPTS--out scratch/out` (opts "" or ending in a
+ * space) is refused before anything is written: exit 2, one line naming
+ * want, nothing on stdout. */
+static void expect_gen_refused(const char *opts, const char *what, const char *want)
+{
+    run_result r = runf("gen --suite smoke %s--out '%s/out'", opts, scratch);
+    expect_error_result(&r, what, want);
+    run_free(&r);
+}
+
+/* A gen --prec 200 over scratch/out (gen's problems at 192 bits, and an
+ * entry of the user's) is refused and replaces no problem. */
+static void expect_regen_refused(const char *what, const char *want)
+{
+    expect_gen_refused("--prec 200 ", what, want);
+    expect_smoke_precision(192, "was replaced");
+}
+
+/* file (PATH_MAX bytes) = scratch/out/problem/name, written with text, in a
+ * directory of that name that gen did not make (it has no manifest). */
+static void put_foreign_file(char *file, const char *problem, const char *name, const char *text)
+{
+    char dir[PATH_MAX];
+    IN_SCRATCH(dir, "out/%s", problem);
+    no_test_mkdirs(dir, 0777);
+    cr_assert_lt((size_t)snprintf(file, PATH_MAX, "%s/%s", dir, name), (size_t)PATH_MAX);
+    put_file(file, text);
+}
+
 /* A candidate directory the user made inside a problem directory, or a file
  * next to problem.json, is not gen's: gen refuses (exit 2, one line naming
  * it), keeps it, and replaces no problem at all.  Once the user's entry is
@@ -136,12 +159,8 @@ Test(gen_safety, foreign_entries_are_kept, .init = scratch_setup, .fini = scratc
     IN_SCRATCH(file, "out/000-linear-euler-discrete-L8/my_candidate/output.npy");
     put_file(file, "mine");
 
-    run_result r = runf("gen --suite smoke --prec 200 --out '%s/out'", scratch);
-    expect_error_result(&r, "a candidate inside a problem directory", "my_candidate");
-    run_free(&r);
+    expect_regen_refused("a candidate inside a problem directory", "my_candidate");
     cr_expect(exists(file), "the user's my_candidate/output.npy was deleted");
-    for (int i = 0; i < 3; i++)
-        cr_expect_eq(gen_precision("out", smoke[i]), 192, "%s was replaced", smoke[i]);
     IN_SCRATCH(file, "out");
     cr_expect_eq(count_temporaries(file), 0, "a temporary was left");
 
@@ -149,12 +168,8 @@ Test(gen_safety, foreign_entries_are_kept, .init = scratch_setup, .fini = scratc
     no_test_rmtree(path);
     IN_SCRATCH(file, "out/001-rff-gaussian-euler-discrete-L8/notes.txt");
     put_file(file, "mine");
-    r = runf("gen --suite smoke --prec 200 --out '%s/out'", scratch);
-    expect_error_result(&r, "a file next to problem.json", "notes.txt");
-    run_free(&r);
+    expect_regen_refused("a file next to problem.json", "notes.txt");
     cr_expect(exists(file), "the user's notes.txt was deleted");
-    for (int i = 0; i < 3; i++)
-        cr_expect_eq(gen_precision("out", smoke[i]), 192, "%s was replaced", smoke[i]);
 
     cr_assert_eq(unlink(file), 0);
 
@@ -165,18 +180,13 @@ Test(gen_safety, foreign_entries_are_kept, .init = scratch_setup, .fini = scratc
     IN_SCRATCH(file, "out/002-mlp-tanh-euler-discrete-L8/golden/loss.txt");
     cr_assert_eq(unlink(file), 0);
     cr_assert_eq(symlink(target, file), 0);
-    r = runf("gen --suite smoke --prec 200 --out '%s/out'", scratch);
-    expect_error_result(&r, "a symbolic link in golden/", "golden/loss.txt");
-    run_free(&r);
+    expect_regen_refused("a symbolic link in golden/", "golden/loss.txt");
     cr_expect(exists(target) && exists(file), "the link or its target was removed");
-    for (int i = 0; i < 3; i++)
-        cr_expect_eq(gen_precision("out", smoke[i]), 192, "%s was replaced", smoke[i]);
     cr_assert_eq(unlink(file), 0);
 
     /* gone: gen replaces its own output */
     gen_smoke("out", 200);
-    for (int i = 0; i < 3; i++)
-        cr_expect_eq(gen_precision("out", smoke[i]), 200, "%s was not replaced", smoke[i]);
+    expect_smoke_precision(200, "was not replaced");
     IN_SCRATCH(path, "out");
     cr_expect_eq(count_temporaries(path), 0, "a temporary was left");
 }
@@ -190,15 +200,8 @@ Test(gen_safety, directory_without_manifest_is_kept, .init = scratch_setup,
      .fini = scratch_teardown, .timeout = NO_TEST_TIMEOUT_S)
 {
     char path[PATH_MAX], file[PATH_MAX];
-    IN_SCRATCH(path, "out");
-    cr_assert_eq(mkdir(path, 0777), 0);
-    IN_SCRATCH(path, "out/000-linear-euler-discrete-L8");
-    cr_assert_eq(mkdir(path, 0777), 0);
-    IN_SCRATCH(file, "out/000-linear-euler-discrete-L8/problem.json");
-    put_file(file, "{\"mine\": 1}");
-    run_result r = runf("gen --suite smoke --out '%s/out'", scratch);
-    expect_error_result(&r, "no manifest", ".nodeoracle-manifest");
-    run_free(&r);
+    put_foreign_file(file, "000-linear-euler-discrete-L8", "problem.json", "{\"mine\": 1}");
+    expect_gen_refused("", "no manifest", ".nodeoracle-manifest");
     cr_expect(exists(file), "the user's problem.json was deleted");
     IN_SCRATCH(path, "out");
     cr_expect_eq(no_test_count_entries(path, NULL), 2, "gen changed --out");
@@ -206,9 +209,7 @@ Test(gen_safety, directory_without_manifest_is_kept, .init = scratch_setup,
     /* a manifest that is not gen's (garbage) proves nothing */
     IN_SCRATCH(path, "out/000-linear-euler-discrete-L8/.nodeoracle-manifest");
     put_file(path, "problem.json\n");
-    r = runf("gen --suite smoke --out '%s/out'", scratch);
-    expect_error_result(&r, "a manifest without its header", "not a manifest");
-    run_free(&r);
+    expect_gen_refused("", "a manifest without its header", "not a manifest");
     cr_expect(exists(file), "the user's problem.json was deleted");
 
     /* a regular file where a problem directory goes */
@@ -216,9 +217,7 @@ Test(gen_safety, directory_without_manifest_is_kept, .init = scratch_setup,
     put_file(path, "mine");
     IN_SCRATCH(file, "out/000-linear-euler-discrete-L8");
     no_test_rmtree(file);
-    r = runf("gen --suite smoke --out '%s/out'", scratch);
-    expect_error_result(&r, "a file in the way", "001-rff-gaussian-euler-discrete-L8: exists");
-    run_free(&r);
+    expect_gen_refused("", "a file in the way", "001-rff-gaussian-euler-discrete-L8: exists");
     cr_expect(exists(path), "the user's file was deleted");
     IN_SCRATCH(path, "out");
     cr_expect_eq(no_test_count_entries(path, NULL), 1, "gen changed --out");
@@ -348,15 +347,8 @@ Test(gen_safety, conflict_leaves_output_as_found, .init = scratch_setup,
      .fini = scratch_teardown, .timeout = NO_TEST_TIMEOUT_S)
 {
     char path[PATH_MAX];
-    IN_SCRATCH(path, "out");
-    cr_assert_eq(mkdir(path, 0777), 0);
-    IN_SCRATCH(path, "out/001-rff-gaussian-euler-discrete-L8");
-    cr_assert_eq(mkdir(path, 0777), 0);
-    IN_SCRATCH(path, "out/001-rff-gaussian-euler-discrete-L8/mine.txt");
-    put_file(path, "mine");
-    run_result r = runf("gen --suite smoke --out '%s/out'", scratch);
-    expect_error_result(&r, "a foreign directory at 001", "001-rff-gaussian");
-    run_free(&r);
+    put_foreign_file(path, "001-rff-gaussian-euler-discrete-L8", "mine.txt", "mine");
+    expect_gen_refused("", "a foreign directory at 001", "001-rff-gaussian");
     IN_SCRATCH(path, "out");
     cr_expect_eq(no_test_count_entries(path, NULL), 2, "gen changed --out (problem 000 written?)");
     IN_SCRATCH(path, "out/000-linear-euler-discrete-L8");
@@ -379,29 +371,40 @@ static int set_immutable(const char *path, int on)
     return rc;
 }
 
+/* `gen --suite smoke OPTS--out out` (as in expect_gen_refused) over out
+ * (scratch/out: the smoke problems at precision kept, before entries in
+ * all) while problem 002 is immutable, so that replacing it fails after 000
+ * and 001 were swapped in: gen names 002 in its last line and rolls 000 and
+ * 001 back, so that every problem is the earlier one, and leaves no
+ * temporary.  Skipped where the flag cannot be set. */
+static void expect_publish_rolled_back(const char *out, const char *opts, long kept, int before,
+                                       const char *what)
+{
+    char path[PATH_MAX];
+    IN_SCRATCH(path, "out/002-mlp-tanh-euler-discrete-L8");
+    if (set_immutable(path, 1))
+        cr_skip_test("cannot set the immutable flag here (%s): needs CAP_LINUX_IMMUTABLE",
+                     strerror(errno));
+    run_result r = runf("gen --suite smoke %s--out '%s'", opts, out);
+    set_immutable(path, 0);
+    expect_last_line_error(&r, what, "002-mlp-tanh");
+    run_free(&r);
+    expect_smoke_precision(kept, "is not the earlier output");
+    cr_expect_eq(count_temporaries(out), 0, "a temporary was left");
+    cr_expect_eq(no_test_count_entries(out, NULL), before, "--out changed");
+}
+
 /* Replacing problem 002 fails after 000 and 001 were swapped in (002 is
  * immutable: the rename fails): gen rolls 000 and 001 back, so every
  * problem is the earlier one, and leaves no temporary. */
 Test(gen_safety, publish_failure_rolls_back, .init = scratch_setup, .fini = scratch_teardown,
      .timeout = NO_TEST_TIMEOUT_S)
 {
-    char path[PATH_MAX], out[PATH_MAX];
+    char out[PATH_MAX];
     gen_smoke("out", 192);
     IN_SCRATCH(out, "out");
-    int before = no_test_count_entries(out, NULL);
-    IN_SCRATCH(path, "out/002-mlp-tanh-euler-discrete-L8");
-    if (set_immutable(path, 1))
-        cr_skip_test("cannot set the immutable flag here (%s): needs CAP_LINUX_IMMUTABLE",
-                     strerror(errno));
-    run_result r = runf("gen --suite smoke --prec 200 --out '%s'", out);
-    set_immutable(path, 0);
-    expect_last_line_error(&r, "002 cannot be replaced", "002-mlp-tanh");
-    run_free(&r);
-    for (int i = 0; i < 3; i++)
-        cr_expect_eq(gen_precision("out", smoke[i]), 192, "%s is not the earlier output",
-                     smoke[i]);
-    cr_expect_eq(count_temporaries(out), 0, "a temporary was left");
-    cr_expect_eq(no_test_count_entries(out, NULL), before, "--out changed");
+    expect_publish_rolled_back(out, "--prec 200 ", 192, no_test_count_entries(out, NULL),
+                               "002 cannot be replaced");
 }
 
 /* Where the file system cannot swap (simulated: the test hook of
@@ -410,7 +413,7 @@ Test(gen_safety, publish_failure_rolls_back, .init = scratch_setup, .fini = scra
 Test(gen_safety, fallback_without_exchange, .init = scratch_setup, .fini = scratch_teardown,
      .timeout = NO_TEST_TIMEOUT_S)
 {
-    char path[PATH_MAX], out[PATH_MAX];
+    char out[PATH_MAX];
     gen_smoke("out", 192);
     IN_SCRATCH(out, "out");
     int before = no_test_count_entries(out, NULL);
@@ -418,23 +421,12 @@ Test(gen_safety, fallback_without_exchange, .init = scratch_setup, .fini = scrat
     run_result r = runf("gen --suite smoke --prec 200 --out '%s'", out);
     cr_expect_eq(r.status, 0, "fallback gen: exit %d, stderr '%s'", r.status, r.err);
     run_free(&r);
-    for (int i = 0; i < 3; i++)
-        cr_expect_eq(gen_precision("out", smoke[i]), 200, "%s was not replaced", smoke[i]);
+    expect_smoke_precision(200, "was not replaced");
     cr_expect_eq(count_temporaries(out), 0, "a temporary was left");
     cr_expect_eq(no_test_count_entries(out, NULL), before, "--out changed shape");
 
-    IN_SCRATCH(path, "out/002-mlp-tanh-euler-discrete-L8");
-    if (set_immutable(path, 1))
-        cr_skip_test("cannot set the immutable flag here (%s)", strerror(errno));
-    r = runf("gen --suite smoke --out '%s'", out);
-    set_immutable(path, 0);
-    expect_last_line_error(&r, "fallback: 002 cannot be replaced", "002-mlp-tanh");
-    run_free(&r);
-    for (int i = 0; i < 3; i++)
-        cr_expect_eq(gen_precision("out", smoke[i]), 200, "%s is not the earlier output",
-                     smoke[i]);
-    cr_expect_eq(count_temporaries(out), 0, "a temporary was left");
-    cr_expect_eq(no_test_count_entries(out, NULL), before, "--out changed");
+    /* back to the default precision, 192 */
+    expect_publish_rolled_back(out, "", 200, before, "fallback: 002 cannot be replaced");
 }
 
 /* Temporaries of a killed gen are removed by the next gen into the same
@@ -498,7 +490,7 @@ Test(gen_safety, stale_temporaries_removed, .init = scratch_setup, .fini = scrat
         const char *const *list = pass ? theirs : ours;
         size_t n = pass ? sizeof theirs / sizeof *theirs : sizeof ours / sizeof *ours;
         for (size_t i = 0; i < n; i++) {
-            IN_SCRATCH(path, list[i]);
+            IN_SCRATCH(path, "%s", list[i]);
             size_t len = strlen(path);
             if (path[len - 1] == '/')
                 cr_assert_eq(mkdir(path, 0777), 0, "mkdir %s", path);
@@ -513,11 +505,11 @@ Test(gen_safety, stale_temporaries_removed, .init = scratch_setup, .fini = scrat
     cr_log_info("killed gen left %d temporaries; the next gen left %d (3 of them foreign)",
                 left, count_temporaries(out));
     for (size_t i = 0; i < sizeof ours / sizeof *ours; i++) {
-        IN_SCRATCH(path, ours[i]);
+        IN_SCRATCH(path, "%s", ours[i]);
         cr_expect(!exists(path), "stale %s was kept", ours[i]);
     }
     for (size_t i = 0; i < sizeof theirs / sizeof *theirs; i++) {
-        IN_SCRATCH(path, theirs[i]);
+        IN_SCRATCH(path, "%s", theirs[i]);
         cr_expect(exists(path), "%s (not ours) was deleted", theirs[i]);
     }
     cr_expect_eq(count_temporaries(out), 3, "temporaries left besides the 3 foreign ones");

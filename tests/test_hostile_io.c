@@ -51,26 +51,7 @@
 /* Seconds an in-process read may block before SIGALRM ends the test. */
 #define ALARM_S 30
 
-static char scratch[64];
-
-static void scratch_setup(void)
-{
-    no_test_mkdtemp(scratch, sizeof scratch, "no_hostile_");
-}
-
-static void scratch_teardown(void)
-{
-    no_test_rmtree(scratch);
-}
-
-/* buf = scratch/name (printf-style). */
-#define IN_SCRATCH(buf, ...)                                                         \
-    do {                                                                             \
-        char rel_[PATH_MAX];                                                         \
-        cr_assert_lt((size_t)snprintf(rel_, sizeof rel_, __VA_ARGS__), sizeof rel_); \
-        cr_assert_lt((size_t)snprintf(buf, sizeof buf, "%s/%s", scratch, rel_),     \
-                     sizeof buf);                                                    \
-    } while (0)
+NO_TEST_SCRATCH("no_hostile_")
 
 /* ---- running the command under a deadline --------------------------------
  *
@@ -118,16 +99,7 @@ static run_result run_limited_argv(char *const argv[], int stdin_pipe)
     }
     if (stdin_pipe)
         close(p[1]);
-    run_result r;
-    r.status = done && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    FILE *f = fopen(out_name, "r"), *g = fopen(err_name, "r");
-    cr_assert(f && g);
-    r.out = slurp(f);
-    r.err = slurp(g);
-    fclose(f);
-    fclose(g);
-    unlink(out_name);
-    unlink(err_name);
+    run_result r = run_collect(done && WIFEXITED(st) ? WEXITSTATUS(st) : -1, out_name, err_name);
     if (!done) {
         /* Say so in the message every expectation prints. */
         free(r.err);
@@ -252,6 +224,19 @@ static void make_fifo(const char *rel)
 
 /* ---- item 4: golden files modified after gen ----------------------------- */
 
+/* The pair with golden/ (write_pair(1)); path (PATH_MAX bytes) = its
+ * golden/provenance.json, whose JSON is returned: the tests that tamper with
+ * provenance.json start from what gen wrote. */
+static json_t *pair_provenance(char *path)
+{
+    write_pair(1);
+    cr_assert_lt((size_t)snprintf(path, PATH_MAX, "%s/prob/golden/provenance.json", scratch),
+                 (size_t)PATH_MAX);
+    json_t *o = json_load_file(path, 0, NULL);
+    cr_assert_not_null(o, "%s does not parse", path);
+    return o;
+}
+
 /* Negate every element of the golden file scratch/rel (a valid .npy still). */
 static void negate_npy(const char *rel)
 {
@@ -321,11 +306,8 @@ Test(hostile_io, golden_file_truncated_or_missing, .init = scratch_setup,
 Test(hostile_io, golden_without_hashes_is_refused, .init = scratch_setup,
      .fini = scratch_teardown, .timeout = NO_TEST_TIMEOUT_S)
 {
-    write_pair(1);
     char path[PATH_MAX];
-    IN_SCRATCH(path, "prob/golden/provenance.json");
-    json_t *o = json_load_file(path, 0, NULL);
-    cr_assert_not_null(o);
+    json_t *o = pair_provenance(path);
     json_t *sha = json_deep_copy(json_object_get(o, "sha256"));
     json_object_del(o, "sha256");
     cr_assert_eq(json_dump_file(o, path, JSON_INDENT(2)), 0);
@@ -346,11 +328,8 @@ Test(hostile_io, golden_without_hashes_is_refused, .init = scratch_setup,
 Test(hostile_io, golden_provenance_records_sha256_of_every_file, .init = scratch_setup,
      .fini = scratch_teardown, .timeout = NO_TEST_TIMEOUT_S)
 {
-    write_pair(1);
     char path[PATH_MAX];
-    IN_SCRATCH(path, "prob/golden/provenance.json");
-    json_t *o = json_load_file(path, 0, NULL);
-    cr_assert_not_null(o);
+    json_t *o = pair_provenance(path);
     json_t *sha = json_object_get(o, "sha256");
     cr_assert(json_is_object(sha), "provenance.json has no \"sha256\" object");
     no_spec s;
@@ -385,12 +364,9 @@ Test(hostile_io, golden_provenance_records_sha256_of_every_file, .init = scratch
 Test(hostile_io, golden_provenance_bad_sha256_table, .init = scratch_setup,
      .fini = scratch_teardown, .timeout = NO_TEST_TIMEOUT_S)
 {
-    write_pair(1);
     char dir[PATH_MAX], path[PATH_MAX], err[512];
+    json_t *good = pair_provenance(path);
     IN_SCRATCH(dir, "prob");
-    IN_SCRATCH(path, "prob/golden/provenance.json");
-    json_t *good = json_load_file(path, 0, NULL);
-    cr_assert_not_null(good);
     const char *hex = json_string_value(json_object_get(json_object_get(good, "sha256"),
                                                         "loss.npy"));
     cr_assert_not_null(hex);

@@ -71,6 +71,16 @@ static void expect_refused(const run_result *r, const char *what, const char *av
         cr_expect(strstr(r->err, avail) != NULL, "%s: '%s' lacks '%s'", what, r->err, avail);
 }
 
+/* `nodeoracle ARGS` under the address-space limit kb (NULL: none) is
+ * refused (expect_refused; avail NULL: any size available). */
+static void expect_args_refused(const char *kb, const char *args, const char *what,
+                                const char *avail)
+{
+    run_result r = run_guarded(kb, NULL, args);
+    expect_refused(&r, what, avail);
+    run_free(&r);
+}
+
 /* ---- the sizes ---------------------------------------------------------- */
 
 Test(resources, parse_size)
@@ -167,64 +177,48 @@ Test(resources, estimates_grow_with_size)
 Test(resources, compare_huge_N_refused, .timeout = NO_TEST_TIMEOUT_S)
 {
     const char *g = guard();
-    run_result r = run_guarded(g, NULL, "compare --N 4194304 --D 4 --L 15 --max-memory 1G");
-    expect_refused(&r, "--N 4194304 --max-memory 1G", "1.0 GiB available");
-    run_free(&r);
+    expect_args_refused(g, "compare --N 4194304 --D 4 --L 15 --max-memory 1G",
+                        "--N 4194304 --max-memory 1G", "1.0 GiB available");
     /* without --max-memory: what the process may have (the ulimit, or the
      * machine: this problem needs 142 GiB) */
-    r = run_guarded(g, NULL, "compare --N 4194304 --D 4 --L 15");
-    expect_refused(&r, "--N 4194304", NULL);
-    run_free(&r);
+    expect_args_refused(g, "compare --N 4194304 --D 4 --L 15", "--N 4194304", NULL);
 }
 
 Test(resources, compare_deep_L_refused, .timeout = NO_TEST_TIMEOUT_S)
 {
     const char *g = guard();
-    run_result r = run_guarded(g, NULL,
-                               "compare --L 16777216 --N 1 --D 1 --d-in 1 --d-out 1 "
-                               "--max-memory 512M");
-    expect_refused(&r, "--L 16777216 --max-memory 512M", "512.0 MiB available");
-    run_free(&r);
+    expect_args_refused(g, "compare --L 16777216 --N 1 --D 1 --d-in 1 --d-out 1 --max-memory 512M",
+                        "--L 16777216 --max-memory 512M", "512.0 MiB available");
     /* It needs 18 GiB, which a large machine has: only under the guard. */
-    if (g) {
-        r = run_guarded(g, NULL, "compare --L 16777216 --N 1 --D 1 --d-in 1 --d-out 1");
-        expect_refused(&r, "--L 16777216", NULL);
-        run_free(&r);
-    }
+    if (g)
+        expect_args_refused(g, "compare --L 16777216 --N 1 --D 1 --d-in 1 --d-out 1",
+                            "--L 16777216", NULL);
 }
 
 Test(resources, compare_wide_rff_refused, .timeout = NO_TEST_TIMEOUT_S)
 {
     /* Before: minutes of silence (generating 2^28 weights), then death. */
     const char *g = guard();
-    run_result r = run_guarded(g, NULL,
-                               "compare --family rff --N 1024 --D 1024 --q 65536 --L 4 "
-                               "--max-memory 4G");
-    expect_refused(&r, "rff q=65536 --max-memory 4G", "4.0 GiB available");
-    run_free(&r);
+    expect_args_refused(g, "compare --family rff --N 1024 --D 1024 --q 65536 --L 4 --max-memory 4G",
+                        "rff q=65536 --max-memory 4G", "4.0 GiB available");
     /* 9.1 TiB (the per-point gradient contributions, N x D q per layer) */
-    r = run_guarded(g, NULL, "compare --family rff --N 1024 --D 1024 --q 65536 --L 4");
-    expect_refused(&r, "rff q=65536", " TiB");
-    run_free(&r);
+    expect_args_refused(g, "compare --family rff --N 1024 --D 1024 --q 65536 --L 4",
+                        "rff q=65536", " TiB");
 }
 
 Test(resources, demo_and_gen_refuse_with_tiny_max_memory, .timeout = NO_TEST_TIMEOUT_S)
 {
-    run_result r = run_guarded(NULL, NULL, "demo --max-memory 1M");
-    expect_refused(&r, "demo --max-memory 1M", "1.0 MiB available");
-    run_free(&r);
+    expect_args_refused(NULL, "demo --max-memory 1M", "demo --max-memory 1M", "1.0 MiB available");
     char dir[64];
     no_test_mkdtemp(dir, sizeof dir, "no_res_gen_");
     char args[256];
     snprintf(args, sizeof args, "gen --suite smoke --max-memory 1M --out '%s/out'", dir);
-    r = run_guarded(NULL, NULL, args);
-    expect_refused(&r, "gen --max-memory 1M", "1.0 MiB available");
+    expect_args_refused(NULL, args, "gen --max-memory 1M", "1.0 MiB available");
     struct stat st;
     char out[128];
     snprintf(out, sizeof out, "%s/out", dir);
     cr_expect_neq(stat(out, &st), 0, "gen created %s before refusing", out);
-    run_free(&r);
-    r = run_guarded(NULL, NULL, "compare --max-memory 4X");
+    run_result r = run_guarded(NULL, NULL, "compare --max-memory 4X");
     expect_error_result(&r, "--max-memory 4X", "--max-memory");
     run_free(&r);
     no_test_rmtree(dir);
@@ -280,9 +274,7 @@ Test(resources, check_long_grid_refused, .timeout = NO_TEST_TIMEOUT_S)
              "check --problem '%s/prob' --candidate '%s/cand' --grid '%s/grid.npy' "
              "--max-memory 1G",
              root, root, root);
-    run_result r = run_guarded(guard(), NULL, args);
-    expect_refused(&r, "check with a 2^22-step grid", "grid");
-    run_free(&r);
+    expect_args_refused(guard(), args, "check with a 2^22-step grid", "grid");
     no_test_rmtree(root);
 }
 

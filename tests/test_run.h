@@ -1,7 +1,8 @@
-/* test_run.h - what the command-line tests (test_cli.c, test_examples.c)
- * share: finding the nodeoracle binary and the repository, running a command
- * with its stdout, stderr and exit status captured, the error contract of
- * the command, and scratch directories.
+/* test_run.h - what the command-line tests (test_cli.c, test_examples.c,
+ * test_gen_safety.c, test_hostile_io.c, ...) share: finding the nodeoracle
+ * binary and the repository, running a command with its stdout, stderr and
+ * exit status captured, the error contract of the command, and scratch
+ * directories.
  *
  * The binary is the one built next to the test binary (build/, build-san/ or
  * build-cov/, found through /proc/self/exe), else ./build/nodeoracle; a test
@@ -19,6 +20,7 @@
 #endif
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -101,6 +103,24 @@ static inline char *slurp(FILE *f)
     return s;
 }
 
+/* The result of a command that has ended with status: what it wrote to the
+ * files out_name and err_name, which are removed.  Every way of running a
+ * command here (and test_hostile_io.c's, under a deadline) ends with it. */
+static inline run_result run_collect(int status, const char *out_name, const char *err_name)
+{
+    run_result r;
+    r.status = status;
+    FILE *f = fopen(out_name, "r"), *g = fopen(err_name, "r");
+    cr_assert(f && g);
+    r.out = slurp(f);
+    r.err = slurp(g);
+    fclose(f);
+    fclose(g);
+    unlink(out_name);
+    unlink(err_name);
+    return r;
+}
+
 /* Run the shell command cmd (trusted test input) with stdin from /dev/null,
  * capturing stdout and stderr in temporary files. */
 static inline run_result run_shell(const char *cmd)
@@ -122,17 +142,7 @@ static inline run_result run_shell(const char *cmd)
     snprintf(full, len, "%s >'%s' 2>'%s' </dev/null", cmd, out_name, err_name);
     int st = system(full);
     free(full);
-    run_result r;
-    r.status = st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    FILE *f = fopen(out_name, "r"), *g = fopen(err_name, "r");
-    cr_assert(f && g);
-    r.out = slurp(f);
-    r.err = slurp(g);
-    fclose(f);
-    fclose(g);
-    unlink(out_name);
-    unlink(err_name);
-    return r;
+    return run_collect(st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1, out_name, err_name);
 }
 
 /* Run `nodeoracle ARGS` (args is a shell word list, trusted test input). */
@@ -207,6 +217,42 @@ static inline void no_test_rmtree(const char *path)
     if (path && path[0])
         no_path_rmtree(path, err, sizeof err);
 }
+
+/* mkdir -p path, each directory made with mode: its parents may exist
+ * already, path itself must not (a test builds a tree it expects to be
+ * new). */
+static inline void no_test_mkdirs(const char *path, mode_t mode)
+{
+    char buf[PATH_MAX];
+    cr_assert_lt(strlen(path), sizeof buf);
+    memcpy(buf, path, strlen(path) + 1);
+    for (char *s = strchr(buf + 1, '/'); s; s = strchr(s + 1, '/')) {
+        *s = 0;
+        cr_assert(mkdir(buf, mode) == 0 || errno == EEXIST, "mkdir %s: %s", buf, strerror(errno));
+        *s = '/';
+    }
+    cr_assert_eq(mkdir(buf, mode), 0, "mkdir %s: %s", buf, strerror(errno));
+}
+
+/* NO_TEST_SCRATCH("no_cli_") defines a file's scratch directory: scratch,
+ * made fresh as /tmp/no_cli_XXXXXX by scratch_setup (a test's .init) and
+ * removed by scratch_teardown (its .fini).  A macro because .init and .fini
+ * take no argument and each file has its own prefix, so that a directory
+ * left behind names the file that left it. */
+#define NO_TEST_SCRATCH(prefix)                                                          \
+    static char scratch[64];                                                             \
+    static void scratch_setup(void) { no_test_mkdtemp(scratch, sizeof scratch, prefix); } \
+    static void scratch_teardown(void) { no_test_rmtree(scratch); }
+
+/* buf (an array) = scratch/name, name printf-style (a name that is not a
+ * literal goes through "%s"). */
+#define IN_SCRATCH(buf, ...)                                                         \
+    do {                                                                             \
+        char rel_[PATH_MAX];                                                         \
+        cr_assert_lt((size_t)snprintf(rel_, sizeof rel_, __VA_ARGS__), sizeof rel_); \
+        cr_assert_lt((size_t)snprintf(buf, sizeof buf, "%s/%s", scratch, rel_),     \
+                     sizeof buf);                                                    \
+    } while (0)
 
 static int no_test_seen[2];
 

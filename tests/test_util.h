@@ -1,11 +1,14 @@
 /* test_util.h - what the Criterion tests share: the variants of a problem
- * every test loops over, and the Arb-style iteration multiplier. */
+ * every test loops over, the reference's outputs as doubles, and the
+ * Arb-style iteration multiplier. */
 #ifndef NO_TEST_UTIL_H
 #define NO_TEST_UTIL_H
 
+#include <criterion/criterion.h>
 #include <stdlib.h>
 
 #include "problem.h"
+#include "ref.h"
 
 /* The six field variants: linear, rff gaussian, rff matern-5/2, mlp tanh,
  * mlp softplus, mlp relu. */
@@ -42,6 +45,24 @@ static inline void no_test_spec(no_spec *s, int v, no_scheme_id scheme, size_t m
         s->M = 4;
         s->activation = v == 3 ? NO_ACT_TANH : v == 4 ? NO_ACT_SOFTPLUS : NO_ACT_RELU;
     }
+}
+
+/* out = the reference's outputs for p (of the variant v, or NULL: the
+ * contract) at prec bits, rounded to double: what a candidate computed by
+ * that formula would hold. */
+static inline void no_test_ref_doubles(const no_problem *p, const ref_variant *v, long prec,
+                                       no_arrays *out)
+{
+    ref_model m;
+    ref_result r;
+    char err[256];
+    cr_assert_eq(ref_model_init(&m, p, prec, err, sizeof err), 0, "%s", err);
+    if (v)
+        cr_assert_eq(ref_model_set_variant(&m, v, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ref_run(&m, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ref_result_to_double(&r, out), 0);
+    ref_result_clear(&r);
+    ref_model_clear(&m);
 }
 
 /* Property tests run NO_TEST_ITERS times more random problems (default 1). */

@@ -211,17 +211,7 @@ Test(verdicts, prec_limit_matches_documentation, .timeout = NO_TEST_TIMEOUT_S)
 
 /* ---- check on ill-conditioned problems ----------------------------------- */
 
-static char scratch[64];
-
-static void scratch_setup(void)
-{
-    no_test_mkdtemp(scratch, sizeof scratch, "no_verdict_");
-}
-
-static void scratch_teardown(void)
-{
-    no_test_rmtree(scratch);
-}
+NO_TEST_SCRATCH("no_verdict_")
 
 /* scratch/prob = p; scratch/cand = fast's outputs for fast_of (or p), each
  * array then passed through edit (may be NULL). */
@@ -323,27 +313,35 @@ Test(verdicts, check_fitted_targets_negated_gradients_not_passed, .init = scratc
     run_free(&r);
 }
 
+/* check on a problem whose W (or X) is set to value everywhere, against
+ * fast's outputs for the unmodified problem (fast itself would overflow). */
+static run_result check_huge(uint64_t seed, int set_x, double value)
+{
+    no_problem p, q;
+    small_linear(&p, seed);
+    small_linear(&q, seed);
+    double *v = set_x ? p.X : p.W;
+    size_t n = set_x ? p.spec.N * p.spec.d_in : p.spec.L * p.spec.D * p.spec.D;
+    for (size_t e = 0; e < n; e++)
+        v[e] = value;
+    write_pair(&p, &q, NULL);
+    no_problem_free(&p);
+    no_problem_free(&q);
+    run_result r = runf("check --problem %s/prob --candidate %s/cand", scratch, scratch);
+    cr_expect_eq(r.status, NO_EXIT_UNJUDGED, "exit %d:\n%s%s", r.status, r.out, r.err);
+    cr_expect(strstr(r.out, "diagnosis") == NULL, "a cause was named:\n%s", r.out);
+    cr_expect(strstr(r.out, "matches") == NULL, "%s", r.out);
+    return r;
+}
+
 /* W = 1e300: the reference leaves the float64 range.  Before: exit 1 and
  * "missing_1_over_N, matches to 0.000e+00" from NaN comparisons.  Now the
  * first non-finite reference value is named and no cause is. */
 Test(verdicts, check_reference_overflow_named_not_diagnosed, .init = scratch_setup,
      .fini = scratch_teardown, .timeout = NO_TEST_TIMEOUT_S)
 {
-    no_problem p;
-    small_linear(&p, 9);
-    no_problem q; /* the unscaled problem, for fast */
-    small_linear(&q, 9);
-    size_t nW = p.spec.L * p.spec.D * p.spec.D;
-    for (size_t e = 0; e < nW; e++)
-        p.W[e] = 1e300;
-    write_pair(&p, &q, NULL);
-    no_problem_free(&p);
-    no_problem_free(&q);
-    run_result r = runf("check --problem %s/prob --candidate %s/cand", scratch, scratch);
-    cr_expect_eq(r.status, NO_EXIT_UNJUDGED, "exit %d:\n%s%s", r.status, r.out, r.err);
+    run_result r = check_huge(9, 0, 1e300);
     cr_expect(strstr(r.out, "first non-finite value: reference") != NULL, "%s", r.out);
-    cr_expect(strstr(r.out, "diagnosis") == NULL, "a cause was named:\n%s", r.out);
-    cr_expect(strstr(r.out, "matches") == NULL, "%s", r.out);
     run_free(&r);
 }
 
@@ -352,19 +350,9 @@ Test(verdicts, check_reference_overflow_named_not_diagnosed, .init = scratch_set
 Test(verdicts, check_huge_inputs_unverifiable, .init = scratch_setup, .fini = scratch_teardown,
      .timeout = NO_TEST_TIMEOUT_S)
 {
-    no_problem p, q;
-    small_linear(&p, 11);
-    small_linear(&q, 11);
-    for (size_t e = 0; e < p.spec.N * p.spec.d_in; e++)
-        p.X[e] = 1e308;
-    write_pair(&p, &q, NULL);
-    no_problem_free(&p);
-    no_problem_free(&q);
-    run_result r = runf("check --problem %s/prob --candidate %s/cand", scratch, scratch);
-    cr_expect_eq(r.status, NO_EXIT_UNJUDGED, "exit %d:\n%s%s", r.status, r.out, r.err);
+    run_result r = check_huge(11, 1, 1e308);
     cr_expect(strstr(r.out, "leaves the range a float64 computation can hold") != NULL, "%s",
               r.out);
-    cr_expect(strstr(r.out, "diagnosis") == NULL, "a cause was named:\n%s", r.out);
     run_free(&r);
 }
 
