@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (j != out.count)
             fail("no_candidate_read returned arrays outside the layout, or out of order");
         if ((unsigned)info.precision > NO_PRECISION_BFLOAT16 ||
-            (info.has_scheme && (unsigned)info.scheme > NO_SCHEME_RK4))
+            (info.has_scheme && (unsigned)info.scheme >= NO_SCHEME_COUNT))
             fail("candidate info out of range");
         if (info.has_grid && strnlen(info.grid, sizeof info.grid) == sizeof info.grid)
             fail("candidate info grid not NUL-terminated");

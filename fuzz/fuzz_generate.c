@@ -200,7 +200,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s.family = (no_family)rd_enum(&r, 3);
     s.kernel = (no_kernel)rd_enum(&r, 2);
     s.activation = (no_activation)rd_enum(&r, 3);
-    s.scheme = (no_scheme_id)rd_enum(&r, 2);
+    s.scheme = (no_scheme_id)rd_enum(&r, NO_SCHEME_COUNT);
     s.scaling = (no_scaling)rd_enum(&r, 2);
     s.adjoint = (no_adjoint)rd_enum(&r, 2);
     s.N = rd_size(&r, FUZZ_MAX_N);

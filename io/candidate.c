@@ -60,8 +60,10 @@ static int read_info(const char *dir, no_candidate_info *info, char *err, size_t
         info->has_precision = 1;
     }
     if (json_object_get(o, "scheme")) {
-        const char *schemes[2] = {no_scheme_name(NO_SCHEME_EULER), no_scheme_name(NO_SCHEME_RK4)};
-        if (no_jsonio_enum(o, "scheme", schemes, 2, &e, path, err, len))
+        const char *schemes[NO_SCHEME_COUNT];
+        for (int i = 0; i < NO_SCHEME_COUNT; i++)
+            schemes[i] = no_scheme_name((no_scheme_id)i);
+        if (no_jsonio_enum(o, "scheme", schemes, NO_SCHEME_COUNT, &e, path, err, len))
             goto out;
         info->scheme = (no_scheme_id)e;
         info->has_scheme = 1;

@@ -239,10 +239,10 @@ static int spec_from_json(const json_t *o, no_spec *s, const char *path, char *e
         get_size(o, "D", &s->D, path, err, len) || get_size(o, "L", &s->L, path, err, len) ||
         get_size(o, "m", &s->m, path, err, len))
         return -1;
-    NAMES(schemes, 2, no_scheme_name);
+    NAMES(schemes, NO_SCHEME_COUNT, no_scheme_name);
     NAMES(scalings, 2, no_scaling_name);
     NAMES(adjoints, 2, no_adjoint_name);
-    if (no_jsonio_enum(o, "scheme", schemes, 2, &e, path, err, len))
+    if (no_jsonio_enum(o, "scheme", schemes, NO_SCHEME_COUNT, &e, path, err, len))
         return -1;
     s->scheme = (no_scheme_id)e;
     if (no_jsonio_enum(o, "scaling", scalings, 2, &e, path, err, len))

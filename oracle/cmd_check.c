@@ -25,7 +25,7 @@ const char no_cmd_check_help[] =
     "\n"
     "SYNOPSIS\n"
     "  nodeoracle check --problem DIR --candidate DIR [--precision float64|float32|bfloat16]\n"
-    "                   [--grid FILE.npy] [--scheme euler|rk4] [--golden | --on-the-fly]\n"
+    "                   [--grid FILE.npy] [--scheme S] [--golden | --on-the-fly]\n"
     "                   [--prec BITS] [--json]\n"
     "\n"
     "DESCRIPTION\n"
@@ -46,7 +46,8 @@ const char no_cmd_check_help[] =
     "  --precision P     the precision the candidate computed in (default: candidate.json's,\n"
     "                    else float64); sets the unit roundoff of the tolerance\n"
     "  --grid FILE.npy   replay the candidate's step grid in the reference (always on the fly)\n"
-    "  --scheme S        the candidate's scheme, if not the problem's\n"
+    "  --scheme S        the candidate's scheme, if not the problem's: euler, midpoint,\n"
+    "                    heun, ralston, bosh3, rk4, rk4-38, dopri5 (docs/schemes.md)\n"
     "  --golden          use DIR/golden/ (the default when it exists)\n"
     "  --on-the-fly      compute the reference now, ignoring golden/\n"
     "  --prec BITS       reference precision on the fly (default 128); 53..43691\n"
@@ -132,9 +133,10 @@ static int parse(int argc, char **argv, check_args *a)
                 return no_cmd_usage_error("--precision: expected float64, float32 or bfloat16");
             a->has_precision = 1;
         } else if (!strcmp(f, "--scheme")) {
-            if (strcmp(v, "euler") && strcmp(v, "rk4"))
-                return no_cmd_usage_error("--scheme: expected euler or rk4");
-            a->scheme = strcmp(v, "rk4") ? NO_SCHEME_EULER : NO_SCHEME_RK4;
+            if (no_scheme_parse(v, &a->scheme)) {
+                snprintf(err, sizeof err, "--scheme: expected one of %s", no_scheme_names());
+                return no_cmd_usage_error(err);
+            }
             a->has_scheme = 1;
         } else if (!strcmp(f, "--prec")) {
             if (no_cmd_parse_prec(v, &a->prec))

@@ -16,7 +16,9 @@ const char no_spec_args_help[] =
     "  --ell X                   gaussian bandwidth in [1e-3, 1e3] (default 1)\n"
     "  --nu X                    matern smoothness in [0.5, 1e6] (default 2.5)\n"
     "  --activation tanh|softplus|relu   mlp activation (default tanh)\n"
-    "  --scheme euler|rk4        integration scheme (default euler)\n"
+    "  --scheme S                integration scheme (default euler): euler, midpoint,\n"
+    "                            heun, ralston, bosh3, rk4 (classical), rk4-38 (3/8\n"
+    "                            rule: torchdiffeq's rk4), dopri5 (docs/schemes.md)\n"
     "  --m K                     substeps per layer (default 1)\n"
     "  --scaling ode|sqrt        step h = 1/L or 1/sqrt(L) (sqrt: euler only)\n"
     "  --adjoint discrete|continuous   gradient kind (default discrete)\n"
@@ -66,7 +68,9 @@ int no_spec_arg(no_spec *s, const char *flag, const char *value, char *err, size
     static const char *const fam[] = {"linear", "rff", "mlp"};
     static const char *const ker[] = {"gaussian", "matern"};
     static const char *const act[] = {"tanh", "softplus", "relu"};
-    static const char *const sch[] = {"euler", "rk4"};
+    const char *sch[NO_SCHEME_COUNT];
+    for (int i = 0; i < NO_SCHEME_COUNT; i++)
+        sch[i] = no_scheme_name((no_scheme_id)i);
     static const char *const scl[] = {"ode", "sqrt"};
     static const char *const adj[] = {"discrete", "continuous"};
     struct {
@@ -76,7 +80,7 @@ int no_spec_arg(no_spec *s, const char *flag, const char *value, char *err, size
         int *target;
     } enums[] = {
         {"--family", fam, 3, (int *)&s->family},     {"--kernel", ker, 2, (int *)&s->kernel},
-        {"--activation", act, 3, (int *)&s->activation}, {"--scheme", sch, 2, (int *)&s->scheme},
+        {"--activation", act, 3, (int *)&s->activation}, {"--scheme", sch, NO_SCHEME_COUNT, (int *)&s->scheme},
         {"--scaling", scl, 2, (int *)&s->scaling},   {"--adjoint", adj, 2, (int *)&s->adjoint},
     };
     for (size_t i = 0; i < sizeof enums / sizeof enums[0]; i++) {

@@ -1,5 +1,6 @@
 /* problem.c - spec defaults, validation, names and parameter tables (SPEC.md 1-2). */
 #include "problem.h"
+#include "tableau.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -78,7 +79,7 @@ int no_spec_validate(const no_spec *s, unsigned req, char *err, size_t len)
                     s->D, s->d_in);
     if ((unsigned)s->family > NO_FAMILY_MLP)
         return no_errorf(err, len, "unknown family");
-    if ((unsigned)s->scheme > NO_SCHEME_RK4)
+    if ((unsigned)s->scheme >= NO_SCHEME_COUNT)
         return no_errorf(err, len, "unknown scheme");
     if ((unsigned)s->scaling > NO_SCALING_SQRT)
         return no_errorf(err, len, "unknown scaling");
@@ -206,8 +207,27 @@ const char *no_activation_name(no_activation a)
 }
 const char *no_scheme_name(no_scheme_id s)
 {
-    static const char *const n[] = {"euler", "rk4"};
-    return pick(s, n, 2);
+    return (unsigned)s < NO_SCHEME_COUNT ? no_tableau_of(s)->name : "?";
+}
+
+int no_scheme_parse(const char *name, no_scheme_id *out)
+{
+    for (int i = 0; name && i < NO_SCHEME_COUNT; i++)
+        if (!strcmp(name, no_scheme_name((no_scheme_id)i))) {
+            *out = (no_scheme_id)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *no_scheme_names(void)
+{
+    static char buf[NO_SCHEME_COUNT * 16];
+    if (!buf[0])
+        for (int i = 0; i < NO_SCHEME_COUNT; i++)
+            snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", i ? "|" : "",
+                     no_scheme_name((no_scheme_id)i));
+    return buf;
 }
 const char *no_scaling_name(no_scaling s)
 {

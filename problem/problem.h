@@ -14,7 +14,19 @@
 typedef enum { NO_FAMILY_LINEAR, NO_FAMILY_RFF, NO_FAMILY_MLP } no_family;
 typedef enum { NO_KERNEL_GAUSSIAN, NO_KERNEL_MATERN } no_kernel;
 typedef enum { NO_ACT_TANH, NO_ACT_SOFTPLUS, NO_ACT_RELU } no_activation;
-typedef enum { NO_SCHEME_EULER, NO_SCHEME_RK4 } no_scheme_id;
+/* The explicit Runge-Kutta schemes of problem/tableau.c (names: their
+ * tableau's).  Euler and rk4 keep their values 0 and 1. */
+typedef enum {
+    NO_SCHEME_EULER,
+    NO_SCHEME_RK4,     /* classical */
+    NO_SCHEME_MIDPOINT,
+    NO_SCHEME_HEUN,    /* explicit trapezoid, "rk2" */
+    NO_SCHEME_RALSTON,
+    NO_SCHEME_RK4_38,  /* the 3/8 rule: torchdiffeq's fixed-grid "rk4" */
+    NO_SCHEME_BOSH3,
+    NO_SCHEME_DOPRI5,
+    NO_SCHEME_COUNT
+} no_scheme_id;
 typedef enum { NO_SCALING_ODE, NO_SCALING_SQRT } no_scaling;
 typedef enum { NO_ADJOINT_DISCRETE, NO_ADJOINT_CONTINUOUS } no_adjoint;
 
@@ -122,6 +134,10 @@ const char *no_family_name(no_family f);
 const char *no_kernel_name(no_kernel k);
 const char *no_activation_name(no_activation a);
 const char *no_scheme_name(no_scheme_id s);
+/* 0 and *out for a scheme name ("euler", "rk4-38", ...), else -1. */
+int no_scheme_parse(const char *name, no_scheme_id *out);
+/* "euler|rk4|midpoint|..." for help texts and messages. */
+const char *no_scheme_names(void);
 const char *no_scaling_name(no_scaling s);
 const char *no_adjoint_name(no_adjoint a);
 

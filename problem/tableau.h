@@ -11,14 +11,23 @@
  *   Y_i = z + tau * sum_{j<i} a[i][j] k_j,   k_i = v(Y_i),
  *   z'  = z + tau * sum_i b[i] k_i.
  * (The field is autonomous within a layer, so the nodes c_i are not needed.)
+ *
+ * The embedded pairs (bosh3, dopri5) are given by the solution their
+ * libraries propagate (the higher order one: torchdiffeq's and diffrax's
+ * Bosh3 and Dopri5 advance with the 3rd and 5th order weights); their
+ * last, first-same-as-last stage has weight 0 in it and is dropped: it
+ * only feeds the error estimate and the next step's first slope, which
+ * equals v at the new state (docs/schemes.md).  The step sizes of an
+ * adaptive run come from the candidate's grid, which check replays.
  */
 #ifndef NO_TABLEAU_H
 #define NO_TABLEAU_H
 
 #include "problem.h"
 
-#define NO_MAX_STAGES 4
+#define NO_MAX_STAGES 6
 
+/* num/den; an entry a tableau's initializer leaves out is {0, 0} and means 0. */
 typedef struct {
     long num, den;
 } no_rational;
@@ -34,9 +43,11 @@ typedef struct {
 extern const no_tableau no_tableau_euler;
 extern const no_tableau no_tableau_rk4;
 
+/* The tableau of scheme s (index: no_scheme_id; every scheme has one). */
 const no_tableau *no_tableau_of(no_scheme_id s);
 
-/* Convert a rational to double (correctly rounded: one IEEE division). */
+/* Convert a rational to double (correctly rounded: one IEEE division, exact
+ * operands: every num and den here is below 2^53). */
 double no_rational_double(no_rational r);
 
 #endif

@@ -8,10 +8,12 @@
 
 #include "ref_internal.h"
 
+/* q as an MPFR number; den 0 is an entry the tableau leaves out: 0 (tableau.h). */
 static void rational(mpfr_t r, no_rational q)
 {
-    mpfr_set_si(r, q.num, MPFR_RNDN);
-    mpfr_div_si(r, r, q.den, MPFR_RNDN);
+    mpfr_set_si(r, q.den ? q.num : 0, MPFR_RNDN);
+    if (q.den)
+        mpfr_div_si(r, r, q.den, MPFR_RNDN);
 }
 
 int ref_stepper_init(ref_stepper *st, const ref_model *m)

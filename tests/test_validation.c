@@ -183,8 +183,8 @@ Test(validation_errors, unknown_enums)
     expect_invalid(&s, NO_REQ_NONE, "family", "family -1");
 
     no_spec_default(&s);
-    s.scheme = (no_scheme_id)2;
-    expect_invalid(&s, NO_REQ_NONE, "scheme", "scheme 2");
+    s.scheme = NO_SCHEME_COUNT;
+    expect_invalid(&s, NO_REQ_NONE, "scheme", "scheme NO_SCHEME_COUNT");
 
     no_spec_default(&s);
     s.scaling = (no_scaling)2;
