@@ -47,7 +47,7 @@ const char no_cmd_check_help[] =
     "                    else float64); sets the unit roundoff of the tolerance\n"
     "  --grid FILE.npy   replay the candidate's step grid in the reference (always on the fly)\n"
     "  --scheme S        the candidate's scheme, if not the problem's: euler, midpoint,\n"
-    "                    heun, ralston, bosh3, rk4, rk4-38, dopri5 (docs/schemes.md)\n"
+    "                    heun, ralston, bosh3, rk4, rk4-38, dopri5, tsit5 (docs/schemes.md)\n"
     "  --golden          use DIR/golden/ (the default when it exists)\n"
     "  --on-the-fly      compute the reference now, ignoring golden/\n"
     "  --prec BITS       reference precision on the fly (default 128); 53..43691\n"

@@ -25,6 +25,7 @@ typedef enum {
     NO_SCHEME_RK4_38,  /* the 3/8 rule: torchdiffeq's fixed-grid "rk4" */
     NO_SCHEME_BOSH3,
     NO_SCHEME_DOPRI5,
+    NO_SCHEME_TSIT5,   /* diffrax's Tsit5 (5th order) */
     NO_SCHEME_COUNT
 } no_scheme_id;
 typedef enum { NO_SCALING_ODE, NO_SCALING_SQRT } no_scaling;

@@ -27,9 +27,14 @@
 
 #define NO_MAX_STAGES 6
 
-/* num/den; an entry a tableau's initializer leaves out is {0, 0} and means 0. */
+/* num/den; an entry a tableau's initializer leaves out is {0, 0} and means 0.
+ * A coefficient that its authors publish as a decimal number (Tsitouras'
+ * tsit5) is the decimal string dec instead (num, den unused): ref/ reads it
+ * at its own precision, fast/ correctly rounded to double, as a library
+ * that writes the same digits into its source does. */
 typedef struct {
     long num, den;
+    const char *dec;
 } no_rational;
 
 typedef struct {
@@ -47,7 +52,7 @@ extern const no_tableau no_tableau_rk4;
 const no_tableau *no_tableau_of(no_scheme_id s);
 
 /* Convert a rational to double (correctly rounded: one IEEE division, exact
- * operands: every num and den here is below 2^53). */
+ * operands: every num and den here is below 2^53; a decimal by strtod). */
 double no_rational_double(no_rational r);
 
 #endif

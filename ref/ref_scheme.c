@@ -8,9 +8,14 @@
 
 #include "ref_internal.h"
 
-/* q as an MPFR number; den 0 is an entry the tableau leaves out: 0 (tableau.h). */
+/* q as an MPFR number; den 0 is an entry the tableau leaves out: 0, and a
+ * decimal is read at the working precision (tableau.h). */
 static void rational(mpfr_t r, no_rational q)
 {
+    if (q.dec) {
+        mpfr_set_str(r, q.dec, 10, MPFR_RNDN);
+        return;
+    }
     mpfr_set_si(r, q.den ? q.num : 0, MPFR_RNDN);
     if (q.den)
         mpfr_div_si(r, r, q.den, MPFR_RNDN);
