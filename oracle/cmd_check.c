@@ -408,11 +408,7 @@ int no_cmd_check(int argc, char **argv)
     /* Judge; while some array could only be judged by a more accurate
      * reference (REF_WEAK), certify it again on the fly at doubled precision,
      * up to the cap (compare.h, Arb-style). */
-    long asked = refprec, cap = a.max_prec ? a.max_prec : refprec;
-    if (!a.max_prec && cap < NO_PREC_AUTO_CAP)
-        cap = NO_PREC_AUTO_CAP;
-    if (cap > REF_CERTIFY_PREC_MAX)
-        cap = REF_CERTIFY_PREC_MAX;
+    long asked = refprec, cap = no_compare_cap(refprec, a.max_prec);
     no_tol_model tol;
     no_cmp_report rep;
     for (;;) {

@@ -151,6 +151,12 @@ void no_compare_arrays(const no_arrays *cand, const no_arrays *ref, const no_arr
     rep->outcome = failed ? NO_OUTCOME_FAIL : rep->pass ? NO_OUTCOME_PASS : NO_OUTCOME_UNJUDGED;
 }
 
+long no_compare_cap(long prec, long max_prec)
+{
+    long cap = max_prec > 0 ? max_prec : prec > NO_PREC_AUTO_CAP ? prec : NO_PREC_AUTO_CAP;
+    return cap < REF_CERTIFY_PREC_MAX ? cap : REF_CERTIFY_PREC_MAX;
+}
+
 long no_compare_next_prec(long prec, long cap)
 {
     if (prec >= cap)
@@ -189,10 +195,7 @@ int no_compare_problem(const no_problem *p, long prec, long cap, no_cmp_report *
                        size_t len)
 {
     memset(rep, 0, sizeof *rep);
-    if (cap <= 0)
-        cap = prec > NO_PREC_AUTO_CAP ? prec : NO_PREC_AUTO_CAP;
-    if (cap > REF_CERTIFY_PREC_MAX)
-        cap = REF_CERTIFY_PREC_MAX;
+    cap = no_compare_cap(prec, cap);
     no_arrays cand;
     if (fast_run_progress(p, no_progress_fast(), &cand, err, len))
         return -1;

@@ -71,6 +71,10 @@ typedef struct {
  * problems take seconds, not minutes. */
 #define NO_PREC_AUTO_CAP 4096
 
+/* The cap of the raise: max_prec when given (> 0), else NO_PREC_AUTO_CAP or
+ * prec if higher; never above REF_CERTIFY_PREC_MAX. */
+long no_compare_cap(long prec, long max_prec);
+
 /* The next precision to try after prec: doubled (Arb-style), at most cap;
  * 0 when prec is already at the cap. */
 long no_compare_next_prec(long prec, long cap);
