@@ -318,6 +318,8 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
     d->contract_match = no_diag_match(cand, ref);
     d->tol = worst_tol(tol, ref, cand);
     d->match = NAN;
+    d->gap = d->order = d->factor = d->ratio = d->nearest_match = NAN;
+    d->layer = d->states_layer = d->adjoint_layer = -1;
     snprintf(d->cause, sizeof d->cause, "unknown");
     const double u = tol->u;
 

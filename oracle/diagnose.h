@@ -49,6 +49,19 @@ typedef struct {
     double contract_match;  /* the candidate against the contract's reference */
     double tol;             /* the tolerance the match was judged against */
     char detail[256];       /* e.g. the adjoint gap and its order; diverging layer */
+    /* The measured numbers behind the cause (NaN / -1 where they do not apply),
+     * for the report (JSON: null where NaN or -1). */
+    double gap;             /* an adjoint hypothesis: gradient gap / gradient norm */
+    double order;           /* ... its fitted order (m and 2m) */
+    double factor;          /* a fitted constant factor (loss, field, one layer) */
+    long layer;             /* the layer a layer-local cause names */
+    long states_layer;      /* first layer whose states leave the tolerance (-1: none
+                               or no states provided) */
+    long adjoint_layer;     /* highest layer whose adjoint leaves the tolerance */
+    double ratio;           /* a constant ratio candidate/reference over every array
+                               the candidate provided, if there is one */
+    char nearest[48];       /* unexplained: the best hypothesis ("cause[variant]") */
+    double nearest_match;   /* ... and its match */
     int nhyp;
     no_hypothesis hyp[NO_DIAG_MAX]; /* every hypothesis run, for the report */
 } no_diagnosis;
