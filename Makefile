@@ -11,6 +11,9 @@
 #                   harnesses (fuzz/README.md: make -C fuzz smoke|long to run them)
 #   make examples-matrix  every NumPy mutant on every default problem, named
 #                   (a two-minute sweep; make test runs a subset)
+#   make install    bin/nodeoracle, lib/libnodeoracle.a, include/nodeoracle.h and
+#                   lib/pkgconfig/nodeoracle.pc under PREFIX (default /usr/local),
+#                   staged under DESTDIR when given
 #
 # NO_TEST_ITERS multiplies the random-problem counts of the property tests
 # (Arb-style): CI runs the default 1, a nightly run may set 20.
@@ -33,23 +36,26 @@ REF_SRC     = $(wildcard ref/*.c)
 FAST_SRC    = $(wildcard fast/*.c)
 ORACLE_SRC  = $(filter-out oracle/main.c,$(wildcard oracle/*.c))
 IO_SRC      = $(wildcard io/*.c)
-LIB_SRC     = $(PROBLEM_SRC) $(REF_SRC) $(FAST_SRC) $(ORACLE_SRC) $(IO_SRC)
+API_SRC     = $(wildcard api/*.c)
+LIB_SRC     = $(PROBLEM_SRC) $(REF_SRC) $(FAST_SRC) $(ORACLE_SRC) $(IO_SRC) $(API_SRC)
 TEST_SRC    = $(wildcard tests/*.c)
 
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
-HEADERS  = $(wildcard problem/*.h ref/*.h fast/*.h oracle/*.h io/*.h tests/*.h)
+HEADERS  = $(wildcard problem/*.h ref/*.h fast/*.h oracle/*.h io/*.h tests/*.h include/*.h)
 
 BIN  = $(BUILD)/nodeoracle
 TBIN = $(BUILD)/test_nodeoracle
 BBIN = $(BUILD)/bench_nodeoracle
 
-.PHONY: all deps demo test coverage sanitize valgrind bench fuzz examples-matrix clean
+.PHONY: all deps demo test coverage sanitize valgrind bench fuzz examples-matrix install clean
 
 all: $(BIN) $(TBIN)
 
 # Debian packages the build and tests need; installed only when missing.
-DEPS = libmpfr-dev libgmp-dev libjansson-dev nettle-dev libcriterion-dev gcovr pkg-config python3-numpy
+# README.md lists the same packages (tests/test_install.c compares the two).
+DEPS = libmpfr-dev libgmp-dev libjansson-dev nettle-dev libcriterion-dev gcovr pkg-config \
+       python3-numpy python3-venv python3-pip python3-setuptools python3-jsonschema python3-pytest
 deps:
 	@missing=""; for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -123,6 +129,29 @@ FUZZ_DEPS = clang libclang-rt-dev nettle-dev
 fuzz:
 	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(FUZZ_DEPS)"
 	@$(MAKE) --no-print-directory -C fuzz BUILD=build PROJECT_LDLIBS="$(LDLIBS)"
+
+# make install PREFIX=/opt/nodeoracle [DESTDIR=/tmp/stage]: the command, the
+# static library, the one public header (include/nodeoracle.h, self-contained:
+# the internal headers are not installed) and a pkg-config file whose prefix
+# is PREFIX (DESTDIR only stages the files, as packagers expect).
+# The library's own dependencies are private requirements: link with
+# `pkg-config --static --libs nodeoracle`.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR      = $(PREFIX)/bin
+LIBDIR      = $(PREFIX)/lib
+INCLUDEDIR  = $(PREFIX)/include
+PKGCONFIGDIR = $(LIBDIR)/pkgconfig
+VERSION    := $(shell sed -n 's/^\#define NODEORACLE_VERSION "\(.*\)"/\1/p' oracle/cmd.h)
+
+install: $(BIN) $(BUILD)/libnodeoracle.a
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/nodeoracle
+	install -m 644 $(BUILD)/libnodeoracle.a $(DESTDIR)$(LIBDIR)/libnodeoracle.a
+	install -m 644 include/nodeoracle.h $(DESTDIR)$(INCLUDEDIR)/nodeoracle.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' nodeoracle.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/nodeoracle.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/nodeoracle.pc
 
 clean:
 	rm -rf build build-cov build-san build-bench build-vg fuzz/build

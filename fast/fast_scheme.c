@@ -101,8 +101,12 @@ void fast_scheme_adjoint_step(fast_scheme *sc, size_t k, double tau, const doubl
         fast_linalg_axpy(nd, 1.0, sc->mu[i], pin);
 }
 
-void fast_scheme_continuous_step(fast_scheme *sc, size_t k, double tau, const double *z1,
-                                 const double *p1, double *p0)
+/* The backward substep of (z, p, g) from (z1, p1), shared by the continuous
+ * and the backsolve adjoint: they differ only in where z1 comes from (a
+ * stored forward state or the carried one) and in whether the state itself
+ * is stepped, which needs v(Z_i) for every stage with b_i != 0 (all_slopes). */
+static void backward_stages(fast_scheme *sc, size_t k, double tau, const double *z1,
+                            const double *p1, double *p0, int all_slopes)
 {
     size_t nd = sc->n * sc->D;
     /* Backward in s with step -tau for (z, p, g):
@@ -123,8 +127,9 @@ void fast_scheme_continuous_step(fast_scheme *sc, size_t k, double tau, const do
             fast_linalg_xpay(nd, p1, tau, sc->lam);
             Pi = sc->lam;
         }
-        /* v(Z_i) is needed only by later stage points. */
-        int used = 0;
+        /* v(Z_i) is needed by later stage points, and by the state update
+         * of the backsolve adjoint if b_i != 0. */
+        int used = all_slopes && sc->b[i] != 0.0;
         for (int j = i + 1; j < sc->s; j++)
             used |= sc->a[j][i] != 0.0;
         if (used)
@@ -135,4 +140,22 @@ void fast_scheme_continuous_step(fast_scheme *sc, size_t k, double tau, const do
     /* p0 = p1 + tau sum_i b_i Dv(Z_i)^T P_i */
     combine(nd, sc->s, sc->b, sc->mu, p0);
     fast_linalg_xpay(nd, p1, tau, p0);
+}
+
+void fast_scheme_continuous_step(fast_scheme *sc, size_t k, double tau, const double *z1,
+                                 const double *p1, double *p0)
+{
+    backward_stages(sc, k, tau, z1, p1, p0, 0);
+}
+
+void fast_scheme_backsolve_step(fast_scheme *sc, size_t k, double tau, const double *z1,
+                                const double *p1, double *z0, double *p0)
+{
+    size_t nd = sc->n * sc->D;
+    backward_stages(sc, k, tau, z1, p1, p0, 1);
+    /* z0 = z1 - tau sum_i b_i v(Z_i): the state's own backward RK step with
+     * the stages just used for p, so the next substep starts from this
+     * reconstruction and not from a stored forward state. */
+    combine(nd, sc->s, sc->b, sc->K, z0);
+    fast_linalg_xpay(nd, z1, -tau, z0);
 }

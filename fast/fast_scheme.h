@@ -1,5 +1,6 @@
 /* fast_scheme.h - internal: one substep of an explicit Runge-Kutta scheme, its
- * discrete adjoint, and one backward substep of the continuous adjoint.
+ * discrete adjoint, and one backward substep of the continuous and of the
+ * backsolve adjoint.
  *
  * Driven only by the Butcher tableau (problem/tableau.h) and the family table
  * (fast_field.h): the drivers in fast_forward.c and fast_adjoint.c never
@@ -55,5 +56,13 @@ void fast_scheme_adjoint_step(fast_scheme *sc, size_t k, double tau, const doubl
  * ctx->grad.  p0 must not overlap p1. */
 void fast_scheme_continuous_step(fast_scheme *sc, size_t k, double tau, const double *z1,
                                  const double *p1, double *p0);
+
+/* One backward substep of the backsolve adjoint (proofs-notes/
+ * backsolve-adjoint.md): the continuous substep from the carried state z1
+ * (not re-anchored), and the state's backward step with the same stages,
+ * z0 = z1 - tau sum_i b_i v(Z_i).  z0 must not overlap z1 (it may be where
+ * the next call's z1 lives), p0 not p1. */
+void fast_scheme_backsolve_step(fast_scheme *sc, size_t k, double tau, const double *z1,
+                                const double *p1, double *z0, double *p0);
 
 #endif

@@ -27,6 +27,32 @@ int no_precision_parse(const char *s, no_precision *out)
     return -1;
 }
 
+const char *no_precision_source_name(no_precision_source s)
+{
+    static const char *const names[] = {"default", "option", "candidate.json", "files"};
+    return (unsigned)s < 4 ? names[s] : "?";
+}
+
+no_precision no_candidate_precision(const no_candidate_info *info, int has_option,
+                                    no_precision option, no_precision_source *source)
+{
+    no_precision_source src = NO_PRECISION_FROM_DEFAULT;
+    no_precision p = NO_PRECISION_FLOAT64;
+    if (has_option) {
+        src = NO_PRECISION_FROM_OPTION;
+        p = option;
+    } else if (info->has_precision) {
+        src = NO_PRECISION_FROM_JSON;
+        p = info->precision;
+    } else if (info->files_f32 > 0) {
+        src = NO_PRECISION_FROM_FILES;
+        p = NO_PRECISION_FLOAT32;
+    }
+    if (source)
+        *source = src;
+    return p;
+}
+
 /* 1 if path does not exist (an optional file left out); any other failure
  * to reach it is left for the reader to report. */
 static int absent(const char *path)
@@ -131,9 +157,14 @@ int no_candidate_read(const char *dir, const no_spec *spec, no_arrays *out,
         no_array *a = &out->a[out->count];
         memset(a, 0, sizeof *a);
         snprintf(a->name, sizeof a->name, "%.31s", name);
-        if (no_npy_read(path, a, NO_NPY_F32 | NO_NPY_NONFINITE, err, len))
+        no_npy_info ni;
+        if (no_npy_read_info(path, a, NO_NPY_F32 | NO_NPY_NONFINITE, &ni, err, len))
             goto fail;
         out->count++;
+        if (ni.itemsize == 4)
+            info->files_f32++;
+        else
+            info->files_f64++;
         /* The scalar loss: numpy writes np.float64(x) as shape (), a list
          * [x] as (1,); both mean the same number. */
         if (!strcmp(name, "loss") && a->ndim == 0) {

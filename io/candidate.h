@@ -33,7 +33,27 @@ typedef struct {
                                 lies inside the candidate dir (no_path_confine) */
     int has_scheme;          /* candidate.json gave "scheme" */
     no_scheme_id scheme;
+    int files_f32;           /* how many arrays read were float32 in their files */
+    int files_f64;           /* ... and float64 ('<f8' or '>f8') */
 } no_candidate_info;
+
+/* Where the precision a candidate is judged in comes from. */
+typedef enum {
+    NO_PRECISION_FROM_DEFAULT,   /* nothing said: float64 */
+    NO_PRECISION_FROM_OPTION,    /* check --precision */
+    NO_PRECISION_FROM_JSON,      /* candidate.json's "precision" */
+    NO_PRECISION_FROM_FILES,     /* the arrays' dtypes: some array was float32 */
+} no_precision_source;
+
+/* "default", "option", "candidate.json", "files". */
+const char *no_precision_source_name(no_precision_source s);
+
+/* The precision a candidate is judged in: the command line's (has_option,
+ * option), else candidate.json's, else float32 if any array was stored as
+ * float32 (the coarsest dtype of the files: a float32 array cannot be judged
+ * with float64's tolerance), else float64.  *source says which. */
+no_precision no_candidate_precision(const no_candidate_info *info, int has_option,
+                                    no_precision option, no_precision_source *source);
 
 /* Read dir's arrays into out, in the order of the output layout (arrays.h):
  * states (optional), output, loss, adjoint (optional), grad_<P> for every

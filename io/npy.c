@@ -306,7 +306,55 @@ out:
     return rc;
 }
 
+static uint64_t be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 24;
+}
+
+/* v holds n elements of an array of shape (ndim, shape) in Fortran order
+ * (the first index varies fastest): the same elements in C order, in a new
+ * buffer (NULL: out of memory). */
+static double *fortran_to_c(const double *v, size_t n, int ndim, const size_t *shape)
+{
+    double *w = malloc(n ? n * sizeof(double) : sizeof(double));
+    if (!w)
+        return NULL;
+    size_t stride[MAX_NDIM], idx[MAX_NDIM] = {0, 0, 0, 0};
+    size_t s = 1;
+    for (int d = ndim - 1; d >= 0; d--) {
+        stride[d] = s;
+        s *= shape[d];
+    }
+    size_t c = 0; /* the C-order offset of idx */
+    for (size_t f = 0; f < n; f++) {
+        w[c] = v[f];
+        /* the next Fortran index: idx[0] fastest, with carries */
+        for (int d = 0; d < ndim; d++) {
+            c += stride[d];
+            if (++idx[d] < shape[d])
+                break;
+            c -= idx[d] * stride[d];
+            idx[d] = 0;
+        }
+    }
+    return w;
+}
+
 int no_npy_read(const char *path, no_array *out, unsigned flags, char *err, size_t len)
+{
+    return no_npy_read_info(path, out, flags, NULL, err, len);
+}
+
+int no_npy_read_info(const char *path, no_array *out, unsigned flags, no_npy_info *info,
+                     char *err, size_t len)
 {
     out->v = NULL;
     out->ndim = 0;
@@ -320,18 +368,17 @@ int no_npy_read(const char *path, no_array *out, unsigned flags, char *err, size
     unsigned char *buf = NULL;
     if (read_header(f, path, &h, &offset, err, len))
         goto fail;
+    /* The byte order is the descr's first character: numpy writes '<' or
+     * '>' for every multi-byte type ('=' and '|' never for floats). */
     size_t item;
-    if (!strcmp(h.descr, "<f8")) {
+    int big = h.descr[0] == '>';
+    if (!strcmp(h.descr, "<f8") || !strcmp(h.descr, ">f8")) {
         item = 8;
-    } else if (!strcmp(h.descr, "<f4") && (flags & NO_NPY_F32)) {
+    } else if ((!strcmp(h.descr, "<f4") || !strcmp(h.descr, ">f4")) && (flags & NO_NPY_F32)) {
         item = 4;
     } else {
-        no_errorf(err, len, "%s: dtype '%s' is not accepted (expected '<f8'%s)", path, h.descr,
-                  flags & NO_NPY_F32 ? " or '<f4'" : "");
-        goto fail;
-    }
-    if (h.fortran) {
-        no_errorf(err, len, "%s: fortran_order True is not accepted (C order only)", path);
+        no_errorf(err, len, "%s: dtype '%s' is not accepted (expected '<f8' or '>f8'%s)", path,
+                  h.descr, flags & NO_NPY_F32 ? ", '<f4' or '>f4'" : "");
         goto fail;
     }
     char sh[128];
@@ -379,10 +426,10 @@ int no_npy_read(const char *path, no_array *out, unsigned flags, char *err, size
         for (size_t i = 0; i < k; i++) {
             /* float -> double is exact (every float is a double). */
             if (item == 8) {
-                uint64_t u = le64(buf + 8 * i);
+                uint64_t u = big ? be64(buf + 8 * i) : le64(buf + 8 * i);
                 memcpy(&v[done + i], &u, sizeof u);
             } else {
-                uint32_t u = le32(buf + 4 * i);
+                uint32_t u = big ? be32(buf + 4 * i) : le32(buf + 4 * i);
                 float x;
                 memcpy(&x, &u, sizeof x);
                 v[done + i] = (double)x;
@@ -397,6 +444,18 @@ int no_npy_read(const char *path, no_array *out, unsigned flags, char *err, size
     if (ferror(f)) {
         no_errorf(err, len, "%s: read error", path);
         goto fail;
+    }
+    /* fortran_order True (np.save of a transposed or np.asfortranarray
+     * array): the data are in column-major order; stored in C order.  With
+     * at most one dimension above 1 both orders are the same. */
+    if (h.fortran && h.ndim >= 2) {
+        double *w = fortran_to_c(v, n, h.ndim, h.shape);
+        if (!w) {
+            no_errorf(err, len, "%s: out of memory for shape %s", path, sh);
+            goto fail;
+        }
+        free(v);
+        v = w;
     }
     if (!(flags & NO_NPY_NONFINITE))
         for (size_t e = 0; e < n; e++)
@@ -414,6 +473,11 @@ int no_npy_read(const char *path, no_array *out, unsigned flags, char *err, size
     memcpy(out->shape, h.shape, (size_t)h.ndim * sizeof(size_t));
     out->n = n;
     out->v = v;
+    if (info) {
+        info->itemsize = (int)item;
+        info->big_endian = big;
+        info->fortran = h.fortran;
+    }
     return 0;
 fail:
     free(buf);

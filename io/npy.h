@@ -3,8 +3,11 @@
  * Read: format version 1.0 or 2.0, header <= 64 KiB padded with spaces to a
  * multiple of 64 bytes and ending in '\n', a Python-literal dict with exactly
  * the keys 'descr', 'fortran_order', 'shape' (any order, each once, an
- * optional trailing comma), descr '<f8' (or '<f4' with NO_NPY_F32, widened
- * exactly to double), fortran_order False, shape a tuple of at most 4
+ * optional trailing comma), descr '<f8' or '>f8' (or '<f4', '>f4' with
+ * NO_NPY_F32, widened exactly to double; a big-endian file is byte-swapped),
+ * fortran_order False or True (True: the data are column-major, as np.save
+ * writes a transposed or np.asfortranarray array, and are reordered to C
+ * order on reading), shape a tuple of at most 4
  * non-negative integers whose product is at most NO_MAX_ELEMENTS, and data of
  * exactly product * itemsize bytes.  Every value must be finite unless
  * NO_NPY_NONFINITE is given (a candidate's NaN is a failure to report, not an
@@ -38,6 +41,17 @@ enum {
  * caller frees out->v).  out->name is left as the caller set it.  flags is a
  * mask of NO_NPY_*.  Returns 0, or -1 with err filled and out->v = NULL. */
 int no_npy_read(const char *path, no_array *out, unsigned flags, char *err, size_t len);
+
+/* How the file stored its data (what no_npy_read converted from). */
+typedef struct {
+    int itemsize;   /* 8: float64, 4: float32 */
+    int big_endian; /* descr '>f8' or '>f4' */
+    int fortran;    /* fortran_order True */
+} no_npy_info;
+
+/* no_npy_read, and *info (if not NULL) filled on success. */
+int no_npy_read_info(const char *path, no_array *out, unsigned flags, no_npy_info *info,
+                     char *err, size_t len);
 
 /* Write a (ndim 0..4, n = product of its shape) as '<f8'.  Returns 0, or -1
  * with err filled and no file left behind. */

@@ -241,14 +241,14 @@ static int spec_from_json(const json_t *o, no_spec *s, const char *path, char *e
         return -1;
     NAMES(schemes, NO_SCHEME_COUNT, no_scheme_name);
     NAMES(scalings, 2, no_scaling_name);
-    NAMES(adjoints, 2, no_adjoint_name);
+    NAMES(adjoints, NO_ADJOINT_COUNT, no_adjoint_name);
     if (no_jsonio_enum(o, "scheme", schemes, NO_SCHEME_COUNT, &e, path, err, len))
         return -1;
     s->scheme = (no_scheme_id)e;
     if (no_jsonio_enum(o, "scaling", scalings, 2, &e, path, err, len))
         return -1;
     s->scaling = (no_scaling)e;
-    if (no_jsonio_enum(o, "adjoint", adjoints, 2, &e, path, err, len))
+    if (no_jsonio_enum(o, "adjoint", adjoints, NO_ADJOINT_COUNT, &e, path, err, len))
         return -1;
     s->adjoint = (no_adjoint)e;
     if (no_jsonio_int(o, "seed", 0, &seed, path, err, len) ||

@@ -5,10 +5,12 @@
 #include <stdlib.h>
 
 #include "ref.h"
+#include "report.h"
 
 int no_cmd_usage_error(const char *msg)
 {
     fprintf(stderr, "nodeoracle: %s (try 'nodeoracle help')\n", msg);
+    no_report_error_json(msg); /* the error object, under --json */
     return NO_EXIT_USAGE;
 }
 

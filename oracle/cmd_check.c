@@ -1,5 +1,7 @@
 /* cmd_check.c - `nodeoracle check`: an outside implementation against the
  * reference, with diagnosis (docs/check.md). */
+#include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@ const char no_cmd_check_help[] =
     "  nodeoracle check --problem DIR --candidate DIR [--precision float64|float32|bfloat16]\n"
     "                   [--grid FILE.npy] [--scheme S] [--golden | --on-the-fly]\n"
     "                   [--prec BITS] [--json]\n"
+    "  nodeoracle check --problems DIR --candidates DIR [same options but --grid]\n"
     "\n"
     "DESCRIPTION\n"
     "  Reads a problem directory and a candidate's outputs (docs/formats.md), takes the\n"
@@ -40,10 +43,20 @@ const char no_cmd_check_help[] =
     "  with how well it matches (docs/check.md). An array that cannot be judged is not\n"
     "  diagnosed.\n"
     "\n"
+    "  With --problems and --candidates, every problem directory DIR/NAME/ (those\n"
+    "  holding problem.json, e.g. what gen --suite writes) is checked against the\n"
+    "  candidate directory CAND/NAME/ of the same name: one line per problem (or, with\n"
+    "  --json, one summary object holding each problem's report), then the counts per\n"
+    "  verdict. A missing candidate directory or a bad file is reported on its line\n"
+    "  and the others are still checked.\n"
+    "\n"
     "OPTIONS\n"
     "  --problem DIR     the problem (problem.json and arrays)\n"
     "  --candidate DIR   the candidate's outputs (output.npy, loss.npy, grad_*.npy, ...)\n"
+    "  --problems DIR    a directory of problems, DIR/NAME/problem.json (gen --suite's)\n"
+    "  --candidates DIR  a directory of candidates laid out the same way, DIR/NAME/\n"
     "  --precision P     the precision the candidate computed in (default: candidate.json's,\n"
+    "                    else float32 if some array is stored as float32 ('<f4' or '>f4'),\n"
     "                    else float64); sets the unit roundoff of the tolerance\n"
     "  --grid FILE.npy   replay the candidate's step grid in the reference (always on the fly)\n"
     "  --scheme S        the candidate's scheme, if not the problem's: euler, midpoint,\n"
@@ -54,14 +67,17 @@ const char no_cmd_check_help[] =
     "  --max-prec BITS   cap of the automatic raise: while the reference (golden or on\n"
     "                    the fly) is not certified to the bits a tolerance needs, it is\n"
     "                    recomputed at doubled precision (default 4096, or --prec)\n"
-    "  --json            one JSON object on stdout instead of the table\n"
+    "  --json            one JSON object on stdout instead of the table (docs/check.md,\n"
+    "                    \"JSON report\"; schema docs/report.schema.json); on an input or\n"
+    "                    usage error, an object {\"error\": {\"message\", \"exit_status\"}}\n"
     "  --max-memory SIZE memory check may use (e.g. 4G; default: the cgroup limit, else\n"
     "                    MemAvailable); a problem (or grid) that needs more is refused\n"
     "  --quiet           no progress lines on stderr (a long reference or diagnosis\n"
     "                    shows them after 2 s; NODEORACLE_PROGRESS=0 also turns them off)\n"
     "\n"
     "FILES\n"
-    "  In --candidate DIR (float64 or float32 .npy, C order; docs/formats.md):\n"
+    "  In --candidate DIR (float64 or float32 .npy, either byte order, C or Fortran\n"
+    "  order; docs/formats.md):\n"
     "    output.npy      N x d_out, B z_L                                 required\n"
     "    loss.npy        () or (1,), 1/(2N) sum_i |yhat_i - y_i|^2        required\n"
     "    grad_<P>.npy    dF/dP for every parameter array P (W; a, u, b)   required\n"
@@ -75,25 +91,45 @@ const char no_cmd_check_help[] =
     "  problem is too ill-conditioned for the declared precision: a tolerance above\n"
     "  2^-10, 2^-5 for bfloat16) or 'ref too weak' (the reference is not certified to\n"
     "  the bits the tolerance needs even at --max-prec).\n"
+    "  Over directories, the worst over the problems, in the order 2 (some problem\n"
+    "  could not be checked: a missing candidate, a bad file) > 1 > 3 > 0.\n"
     "\n"
     "EXAMPLES\n"
-    "  nodeoracle check --problem problems/001-rff-gaussian-euler-discrete-L8 --candidate out/\n"
+    "  nodeoracle check --problem problems/001-rff-gaussian-q24-euler-discrete-L8-m2-dout3 --candidate out/\n"
     "  nodeoracle check --problem P --candidate out/ --precision float32 --json\n"
-    "  nodeoracle check --problem P --candidate out/ --grid out/my_solver_steps.npy\n";
+    "  nodeoracle check --problem P --candidate out/ --grid out/my_solver_steps.npy\n"
+    "  nodeoracle gen --suite smoke --out problems\n"
+    "  nodeoracle check --problems problems --candidates outs --json   # outs/000-.../\n";
 
 typedef struct {
     const char *problem, *candidate, *grid;
+    const char *problems, *candidates; /* directory mode */
     int has_precision, has_scheme, json, force_golden, force_fly;
     no_precision precision;
     no_scheme_id scheme;
     long prec, max_prec;
 } check_args;
 
+/* The options that take no value. */
+static int is_switch(const char *f)
+{
+    return !strcmp(f, "--json") || !strcmp(f, "--golden") || !strcmp(f, "--on-the-fly") ||
+           !strcmp(f, "--quiet") || !strcmp(f, "--help") || !strcmp(f, "-h");
+}
+
 static int parse(int argc, char **argv, check_args *a)
 {
     memset(a, 0, sizeof *a);
     a->prec = 128;
     char err[256];
+    /* --json anywhere among the options: an error found before it is reached
+     * (a bad flag earlier on the line) is an error object on stdout too. */
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            no_report_json_errors("check");
+        else if (!is_switch(argv[i]))
+            i++;
+    }
     for (int i = 0; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
@@ -126,6 +162,10 @@ static int parse(int argc, char **argv, check_args *a)
             a->problem = v;
         else if (!strcmp(f, "--candidate"))
             a->candidate = v;
+        else if (!strcmp(f, "--problems"))
+            a->problems = v;
+        else if (!strcmp(f, "--candidates"))
+            a->candidates = v;
         else if (!strcmp(f, "--grid"))
             a->grid = v;
         else if (!strcmp(f, "--precision")) {
@@ -148,12 +188,23 @@ static int parse(int argc, char **argv, check_args *a)
             if (no_res_max_memory_arg(v, err, sizeof err))
                 return no_cmd_usage_error(err);
         } else {
-            snprintf(err, sizeof err, "unknown option '%s'", f);
+            snprintf(err, sizeof err, "unknown option '%.64s'", f);
             return no_cmd_usage_error(err);
         }
     }
-    if (!a->problem || !a->candidate)
-        return no_cmd_usage_error("check needs --problem DIR and --candidate DIR");
+    int dir = a->problems || a->candidates, one = a->problem || a->candidate;
+    if (dir && one)
+        return no_cmd_usage_error("give --problem and --candidate (one problem) or --problems "
+                                  "and --candidates (directories of problems), not both");
+    if (dir && !(a->problems && a->candidates))
+        return no_cmd_usage_error("check over directories needs --problems DIR and "
+                                  "--candidates DIR");
+    if (!dir && !(a->problem && a->candidate))
+        return no_cmd_usage_error("check needs --problem DIR and --candidate DIR (or "
+                                  "--problems DIR and --candidates DIR)");
+    if (dir && a->grid)
+        return no_cmd_usage_error("--grid is for one candidate; with --candidates, name each "
+                                  "candidate's grid in its candidate.json");
     if (a->force_golden && a->force_fly)
         return no_cmd_usage_error("give --golden or --on-the-fly, not both");
     if (a->max_prec && a->max_prec < a->prec)
@@ -222,102 +273,116 @@ static double check_bytes(const void *ctx, long prec)
     return no_res_check_bytes(c->spec, prec, c->nsteps, 0);
 }
 
-static json_t *json_num(double x)
+/* ---- one problem -------------------------------------------------------- */
+
+/* What checking one problem gave. */
+typedef struct {
+    int status;      /* exit status: 0, 1, 3; 2: err holds the message */
+    int usage;       /* status 2: an input error (the usage hint goes with it) */
+    char err[1024];
+    json_t *json;    /* the check report (JSON mode), or NULL */
+    char verdict[16];            /* the report's verdict token, or "error" */
+    char note[256];              /* directory mode's text: worst array, diagnosis */
+} check_result;
+
+static json_t *json_layer(long x)
 {
-    return isfinite(x) ? json_real(x) : json_null();
+    return x >= 0 ? json_integer(x) : json_null();
 }
 
-static const char *outcome_name(no_outcome o)
+static json_t *json_text_or_null(const char *s)
 {
-    return o == NO_OUTCOME_PASS ? "pass" : o == NO_OUTCOME_FAIL ? "fail" : "unverifiable";
+    return s && s[0] ? no_report_str(s) : json_null();
 }
 
-static int outcome_exit(no_outcome o)
+static json_t *diagnosis_json(const no_diagnosis *d)
 {
-    return o == NO_OUTCOME_PASS ? NO_EXIT_PASS : o == NO_OUTCOME_FAIL ? NO_EXIT_MISMATCH
-                                                                      : NO_EXIT_UNJUDGED;
+    json_t *o = json_object();
+    json_object_set_new(o, "found", json_boolean(d->found));
+    json_object_set_new(o, "cause", no_report_str(d->cause));
+    json_object_set_new(o, "variant", json_text_or_null(d->variant));
+    json_object_set_new(o, "match", no_report_num(d->match));
+    json_object_set_new(o, "contract_match", no_report_num(d->contract_match));
+    json_object_set_new(o, "tol", no_report_num(d->tol));
+    json_object_set_new(o, "detail", no_report_str(d->detail));
+    /* the measured numbers: NaN (doubles) or -1 (layers) = does not apply */
+    json_object_set_new(o, "gap", no_report_num(d->gap));
+    json_object_set_new(o, "order", no_report_num(d->order));
+    json_object_set_new(o, "factor", no_report_num(d->factor));
+    json_object_set_new(o, "layer", json_layer(d->layer));
+    json_object_set_new(o, "states_layer", json_layer(d->states_layer));
+    json_object_set_new(o, "adjoint_layer", json_layer(d->adjoint_layer));
+    json_object_set_new(o, "ratio", no_report_num(d->ratio));
+    json_object_set_new(o, "nearest", json_text_or_null(d->nearest));
+    json_object_set_new(o, "nearest_match", no_report_num(d->nearest_match));
+    json_t *hyps = json_array();
+    for (int i = 0; i < d->nhyp && i < NO_DIAG_MAX; i++) {
+        json_t *h = json_object();
+        json_object_set_new(h, "cause", no_report_str(d->hyp[i].cause));
+        json_object_set_new(h, "variant", json_text_or_null(d->hyp[i].variant));
+        json_object_set_new(h, "match", no_report_num(d->hyp[i].match));
+        json_array_append_new(hyps, h);
+    }
+    json_object_set_new(o, "hypotheses", hyps);
+    return o;
 }
 
-static void print_json_report(const no_cmp_report *rep, const no_diagnosis *d,
-                              no_precision prec, const char *desc, const char *grid,
-                              int from_golden)
+static json_t *check_json(const no_cmp_report *rep, const no_diagnosis *d, const char *problem,
+                          const char *candidate, no_precision prec, no_precision_source src,
+                          const char *grid, int from_golden)
 {
-    json_t *root = json_object(), *arr = json_array();
-    json_object_set_new(root, "verdict", json_string(outcome_name(rep->outcome)));
-    json_object_set_new(root, "exit_status", json_integer(outcome_exit(rep->outcome)));
-    json_object_set_new(root, "problem", json_string(desc));
+    json_t *root = no_report_json_new("check", "check");
+    json_object_set_new(root, "problem", no_report_str(problem));
+    json_object_set_new(root, "candidate", no_report_str(candidate));
+    no_report_json_comparison(root, rep);
     json_object_set_new(root, "precision", json_string(no_precision_name(prec)));
-    json_object_set_new(root, "reference_bits", json_integer(rep->prec));
-    /* the precision first tried (golden's or --prec): smaller than
-     * reference_bits when the reference was raised to certify enough bits */
-    json_object_set_new(root, "reference_bits_asked", json_integer(rep->prec_asked));
-    json_object_set_new(root, "raise_note",
-                        rep->raise_note[0] ? json_string(rep->raise_note) : json_null());
-    json_object_set_new(root, "meaningful_tol_max",
-                        json_real(no_tol_meaningful_max(rep->tol.u)));
+    json_object_set_new(root, "precision_source", json_string(no_precision_source_name(src)));
     json_object_set_new(root, "reference", json_string(from_golden ? "golden" : "on-the-fly"));
     /* what was replayed: the candidate's step grid (null: the problem's
-     * uniform grid) and the scheme used (the problem's unless overridden) */
-    json_object_set_new(root, "grid", grid ? json_string(grid) : json_null());
-    json_object_set_new(root, "scheme", json_string(no_scheme_name(rep->spec.scheme)));
-    for (int i = 0; i < rep->nrows; i++) {
-        const no_cmp_row *r = &rep->rows[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "name", json_string(r->name));
-        /* JSON has no inf or NaN (json_real would return NULL and the
-         * member would silently vanish): a non-finite number is null. */
-        json_object_set_new(o, "max_rel", json_num(r->max_rel));
-        json_object_set_new(o, "rms_rel", json_num(r->rms_rel));
-        json_object_set_new(o, "max_ulps", json_num(r->max_ulps));
-        json_object_set_new(o, "ref_bits", json_num(r->ref_bits));
-        json_object_set_new(o, "tol", json_num(r->tol));
-        json_object_set_new(o, "need_bits", json_num(r->need_bits));
-        if (r->bad.index >= 0) {
-            char where[128];
-            no_compare_index_str(r, r->bad.index, where, sizeof where);
-            json_t *b = json_object();
-            json_object_set_new(b, "in", json_string(r->bad.in_ref ? "reference" : "candidate"));
-            json_object_set_new(b, "index", json_integer(r->bad.index));
-            json_object_set_new(b, "where", json_string(where));
-            json_object_set_new(b, "value", json_string(isnan(r->bad.value) ? "nan"
-                                                        : r->bad.value > 0 ? "inf"
-                                                                           : "-inf"));
-            json_object_set_new(o, "first_nonfinite", b);
-        } else {
-            json_object_set_new(o, "first_nonfinite", json_null());
-        }
-        json_object_set_new(o, "verdict", json_string(no_verdict_name(r->verdict)));
-        json_array_append_new(arr, o);
-    }
-    json_object_set_new(root, "arrays", arr);
-    if (d) {
-        json_t *o = json_object();
-        json_object_set_new(o, "cause", json_string(d->cause));
-        json_object_set_new(o, "variant", json_string(d->variant));
-        json_object_set_new(o, "match", json_num(d->match));
-        json_object_set_new(o, "contract_match", json_num(d->contract_match));
-        json_object_set_new(o, "detail", json_string(d->detail));
-        json_t *hyps = json_array();
-        for (int i = 0; i < d->nhyp; i++) {
-            json_t *h = json_object();
-            json_object_set_new(h, "cause", json_string(d->hyp[i].cause));
-            json_object_set_new(h, "variant", json_string(d->hyp[i].variant));
-            json_object_set_new(h, "match", json_num(d->hyp[i].match));
-            json_array_append_new(hyps, h);
-        }
-        json_object_set_new(o, "hypotheses", hyps);
-        json_object_set_new(root, "diagnosis", o);
-    } else {
-        json_object_set_new(root, "diagnosis", json_null());
-    }
-    char *text = json_dumps(root, JSON_INDENT(1));
-    if (text)
-        puts(text);
-    free(text);
-    json_decref(root);
+     * uniform grid); "scheme" (above) is the scheme the reference used */
+    json_object_set_new(root, "grid", grid ? no_report_str(grid) : json_null());
+    json_object_set_new(root, "diagnosis", d ? diagnosis_json(d) : json_null());
+    return root;
 }
 
-static void print_diagnosis(const no_diagnosis *d)
+/* The measured numbers of a diagnosis, those that apply, in words. */
+static void print_measured(const no_diagnosis *d, size_t L)
+{
+    char line[512] = "";
+    size_t k = 0;
+#define ADD(...)                                                                         \
+    do {                                                                                 \
+        if (k < sizeof line)                                                             \
+            k += (size_t)snprintf(line + k, sizeof line - k, "%s", k ? ", " : "");       \
+        if (k < sizeof line)                                                             \
+            k += (size_t)snprintf(line + k, sizeof line - k, __VA_ARGS__);               \
+    } while (0)
+    if (d->layer >= 0)
+        ADD("layer %ld", d->layer);
+    if (isfinite(d->factor))
+        ADD("factor %.4g", d->factor);
+    if (isfinite(d->ratio))
+        ADD("ratio candidate/reference %.4g", d->ratio);
+    if (isfinite(d->gap))
+        ADD("adjoint gap %.3e of the gradient's norm", d->gap);
+    if (isfinite(d->order))
+        ADD("fitted order %.2f", d->order);
+    /* (not twice when the detail line says it already) */
+    if (d->states_layer >= 0 && !strstr(d->detail, "states diverge"))
+        ADD("states diverge from layer %ld (of %zu)", d->states_layer, L);
+    if (d->adjoint_layer >= 0 && !strstr(d->detail, "adjoint diverges"))
+        ADD("adjoint diverges from layer %ld (of %zu)", d->adjoint_layer, L);
+#undef ADD
+    if (k)
+        printf("  measured: %s\n", line);
+    if (!d->found && d->nearest[0]) { /* named: the cause line says it */
+        char m[32];
+        printf("  nearest hypothesis: %s at %s\n", d->nearest,
+               no_diag_match_text(d->nearest_match, m, sizeof m));
+    }
+}
+
+static void print_diagnosis(const no_diagnosis *d, size_t L)
 {
     printf("\ndiagnosis: %s", d->cause);
     if (d->variant[0])
@@ -336,8 +401,9 @@ static void print_diagnosis(const no_diagnosis *d)
     printf("\n");
     if (d->detail[0])
         printf("  %s\n", d->detail);
+    print_measured(d, L);
     printf("  hypotheses run:");
-    for (int i = 0; i < d->nhyp; i++) {
+    for (int i = 0; i < d->nhyp && i < NO_DIAG_MAX; i++) {
         char m[32];
         printf(" %s%s%s%s=%s", d->hyp[i].cause, d->hyp[i].variant[0] ? "[" : "",
                d->hyp[i].variant, d->hyp[i].variant[0] ? "]" : "",
@@ -346,69 +412,100 @@ static void print_diagnosis(const no_diagnosis *d)
     printf("\n");
 }
 
-int no_cmd_check(int argc, char **argv)
+/* "float32 (from the files: ...)": where the precision came from, for the
+ * text report. */
+static void precision_text(char *buf, size_t n, no_precision prec, no_precision_source src,
+                           const no_candidate_info *info)
 {
-    check_args a;
-    int rc = parse(argc, argv, &a);
-    if (rc)
-        return rc < 0 ? NO_EXIT_USAGE : rc == 1 ? NO_EXIT_PASS : rc;
-    char err[512];
+    const char *name = no_precision_name(prec);
+    switch (src) {
+    case NO_PRECISION_FROM_OPTION:
+        snprintf(buf, n, "declared %s (--precision)", name);
+        break;
+    case NO_PRECISION_FROM_JSON:
+        snprintf(buf, n, "declared %s (candidate.json)", name);
+        break;
+    case NO_PRECISION_FROM_FILES:
+        snprintf(buf, n, "%s, from the files (%d of %d arrays stored as float32; no precision "
+                 "declared)", name, info->files_f32, info->files_f32 + info->files_f64);
+        break;
+    default:
+        snprintf(buf, n, "declared %s (the default)", name);
+        break;
+    }
+}
+
+/* Check candidate against problem.  text: print the human report on stdout
+ * (one problem); else (directory mode) only res->note.  Progress lines are
+ * labelled label. */
+static void check_one(const check_args *a, const char *problem, const char *candidate,
+                      int text, const char *label, check_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->usage = 1;
+    char *err = res->err;
+    const size_t errlen = sizeof res->err;
     no_problem p;
-    if (no_problem_dir_read(a.problem, &p, err, sizeof err))
-        return no_cmd_usage_error(err);
+    if (no_problem_dir_read(problem, &p, err, errlen)) {
+        res->status = NO_EXIT_USAGE;
+        snprintf(res->verdict, sizeof res->verdict, "error");
+        return;
+    }
     no_arrays cand;
     no_candidate_info info;
-    if (no_candidate_read(a.candidate, &p.spec, &cand, &info, err, sizeof err)) {
+    if (no_candidate_read(candidate, &p.spec, &cand, &info, err, errlen)) {
         no_problem_free(&p);
-        return no_cmd_usage_error(err);
+        res->status = NO_EXIT_USAGE;
+        snprintf(res->verdict, sizeof res->verdict, "error");
+        return;
     }
-    no_precision precision = a.has_precision ? a.precision : info.precision;
-    if (a.has_scheme || info.has_scheme)
-        p.spec.scheme = a.has_scheme ? a.scheme : info.scheme;
+    no_precision_source psrc;
+    no_precision precision = no_candidate_precision(&info, a->has_precision, a->precision, &psrc);
+    if (a->has_scheme || info.has_scheme)
+        p.spec.scheme = a->has_scheme ? a->scheme : info.scheme;
     char gridpath[NO_PATH_MAX] = "";
-    if (a.grid)
-        snprintf(gridpath, sizeof gridpath, "%s", a.grid);
+    if (a->grid)
+        snprintf(gridpath, sizeof gridpath, "%s", a->grid);
     else if (info.has_grid) /* already joined with the candidate directory */
         snprintf(gridpath, sizeof gridpath, "%s", info.grid);
     double *times = NULL;
     size_t ntimes = 0;
-    if (gridpath[0] && no_grid_read(gridpath, &p.spec, &times, &ntimes, err, sizeof err))
+    no_arrays ref, bits;
+    memset(&ref, 0, sizeof ref);
+    memset(&bits, 0, sizeof bits);
+    if (gridpath[0] && no_grid_read(gridpath, &p.spec, &times, &ntimes, err, errlen))
         goto usage;
-    if (no_spec_validate(&p.spec, NO_REQ_NONE, err, sizeof err))
+    if (no_spec_validate(&p.spec, NO_REQ_NONE, err, errlen))
         goto usage;
 
     /* The reference: golden/ unless a grid, another scheme or --on-the-fly. */
-    no_arrays ref, bits;
-    long refprec = a.prec;
-    int replay = times || a.has_scheme || info.has_scheme;
-    int use_golden = !a.force_fly && !replay && (a.force_golden || has_golden(a.problem));
-    if (a.force_golden && replay) {
-        snprintf(err, sizeof err, "--golden: golden values are for the problem's own grid and "
-                                  "scheme; a replay needs --on-the-fly");
+    long refprec = a->prec;
+    int replay = times || a->has_scheme || info.has_scheme;
+    int use_golden = !a->force_fly && !replay && (a->force_golden || has_golden(problem));
+    if (a->force_golden && replay) {
+        snprintf(err, errlen, "--golden: golden values are for the problem's own grid and "
+                              "scheme; a replay needs --on-the-fly");
         goto usage;
     }
     /* Will it fit?  Refused before the reference is computed (a long grid
      * multiplies the stored states). */
-    if (no_res_require(no_res_check_bytes(&p.spec, a.prec, ntimes ? ntimes - 1 : 0, use_golden),
+    if (no_res_require(no_res_check_bytes(&p.spec, a->prec, ntimes ? ntimes - 1 : 0, use_golden),
                        "this problem", times ? "reduce N, the grid's steps or --prec"
                                              : "reduce N or --prec",
-                       err, sizeof err)) {
-        fprintf(stderr, "nodeoracle: %s\n", err);
-        free(times);
-        no_arrays_free(&cand);
-        no_problem_free(&p);
-        return NO_EXIT_USAGE;
+                       err, errlen)) {
+        res->usage = 0;
+        goto usage;
     }
-    no_progress_begin("check");
+    no_progress_begin(label);
     ref_setup setup = {.grid = times, .grid_count = ntimes, .progress = no_progress_ref()};
-    if (use_golden ? golden_reference(a.problem, &p, &ref, &bits, &refprec, err, sizeof err)
-                   : ref_certify_setup(&p, a.prec, &setup, &ref, &bits, err, sizeof err))
+    if (use_golden ? golden_reference(problem, &p, &ref, &bits, &refprec, err, errlen)
+                   : ref_certify_setup(&p, a->prec, &setup, &ref, &bits, err, errlen))
         goto usage;
 
     /* Judge; while some array could only be judged by a more accurate
      * reference (REF_WEAK), certify it again on the fly at doubled precision,
      * up to the cap (compare.h, Arb-style). */
-    long asked = refprec, cap = no_compare_cap(refprec, a.max_prec);
+    long asked = refprec, cap = no_compare_cap(refprec, a->max_prec);
     no_tol_model tol;
     no_cmp_report rep;
     for (;;) {
@@ -421,13 +518,10 @@ int no_cmd_check(int argc, char **argv)
         provided(&cand, &ref, &bits, &rv, &bv);
         int bad = no_tol_model_init(&tol, &p, &ref, unit_roundoff(precision));
         if (bad)
-            snprintf(err, sizeof err, "out of memory building the tolerance model");
+            snprintf(err, errlen, "out of memory building the tolerance model");
         /* float32, bfloat16: the measured envelope caps the a-priori model */
-        if (bad || no_diag_cap_tolerance(&tol, &p, &setup, &ref, err, sizeof err)) {
-            no_arrays_free(&ref);
-            no_arrays_free(&bits);
+        if (bad || no_diag_cap_tolerance(&tol, &p, &setup, &ref, err, errlen))
             goto usage;
-        }
         no_compare_arrays(&cand, &rv, &bv, &tol, &rep);
         struct check_size size = {&p.spec, ntimes ? ntimes - 1 : 0};
         long next = no_compare_raise(&rep, check_bytes, &size);
@@ -435,7 +529,7 @@ int no_cmd_check(int argc, char **argv)
             break;
         no_arrays_free(&ref);
         no_arrays_free(&bits);
-        if (ref_certify_setup(&p, next, &setup, &ref, &bits, err, sizeof err))
+        if (ref_certify_setup(&p, next, &setup, &ref, &bits, err, errlen))
             goto usage;
         refprec = next;
         use_golden = 0;
@@ -444,41 +538,283 @@ int no_cmd_check(int argc, char **argv)
     no_diagnosis diag, *dp = NULL;
     /* Only a failure is diagnosed: an unjudged array has no error to explain. */
     if (rep.outcome == NO_OUTCOME_FAIL) {
-        no_progress_begin("diagnosis");
-        if (no_diagnose(&p, &setup, &cand, &ref, &tol, refprec, &diag, err,
-                        sizeof err) == 0)
+        no_progress_begin(text ? "diagnosis" : label);
+        char derr[512];
+        if (no_diagnose(&p, &setup, &cand, &ref, &tol, refprec, &diag, derr, sizeof derr) == 0)
             dp = &diag;
         else
-            fprintf(stderr, "nodeoracle: diagnosis failed: %s\n", err);
+            fprintf(stderr, "nodeoracle: %s%sdiagnosis failed: %s\n", text ? "" : problem,
+                    text ? "" : ": ", derr);
     }
     no_progress_end();
-    char desc[256];
-    no_spec_describe(&p.spec, desc, sizeof desc);
-    if (a.json) {
-        print_json_report(&rep, dp, precision, desc, times ? gridpath : NULL, use_golden);
-    } else {
-        printf("candidate %s, declared %s%s\n", a.candidate, no_precision_name(precision),
+    res->status = no_report_outcome_exit(rep.outcome);
+    snprintf(res->verdict, sizeof res->verdict, "%s", no_report_outcome_token(&rep));
+    if (a->json)
+        res->json = check_json(&rep, dp, problem, candidate, precision, psrc,
+                               times ? gridpath : NULL, use_golden);
+    if (text && !a->json) {
+        char ptext[256];
+        precision_text(ptext, sizeof ptext, precision, psrc, &info);
+        printf("candidate %s, %s%s\n", candidate, ptext,
                times ? ", replaying its step grid" : "");
         no_report_print(stdout, &rep, 1, 1);
         if (dp)
-            print_diagnosis(dp);
-        printf("\nnodeoracle check: %s\n", rep.outcome == NO_OUTCOME_PASS   ? "pass"
-                                           : rep.outcome == NO_OUTCOME_FAIL ? "FAIL"
-                                                                             : "UNVERIFIABLE "
-                                                                               "(cannot be "
-                                                                               "judged; exit 3)");
+            print_diagnosis(dp, p.spec.L);
+        printf("\nnodeoracle check: %s\n",
+               rep.outcome == NO_OUTCOME_PASS   ? "pass"
+               : rep.outcome == NO_OUTCOME_FAIL ? "FAIL"
+               : !strcmp(res->verdict, "ref_too_weak")
+                   ? "REF TOO WEAK (cannot be judged; exit 3)"
+                   : "UNVERIFIABLE (cannot be judged; exit 3)");
+    }
+    /* directory mode: the worst row (largest error over tolerance) and the cause */
+    int worst = -1;
+    double wr = -1;
+    for (int i = 0; i < rep.nrows; i++) {
+        const no_cmp_row *r = &rep.rows[i];
+        if (r->verdict == NO_VERDICT_PASS)
+            continue;
+        double q = r->max_rel / r->tol;
+        if (worst < 0 || !(q <= wr))
+            worst = i, wr = isnan(q) ? INFINITY : q;
+    }
+    if (worst >= 0) {
+        const no_cmp_row *r = &rep.rows[worst];
+        size_t k = (size_t)snprintf(res->note, sizeof res->note, "%s %s, max rel %.3e, tol %.2e",
+                                    r->name, no_report_verdict_token(r->verdict), r->max_rel,
+                                    r->tol);
+        if (dp && k < sizeof res->note)
+            snprintf(res->note + k, sizeof res->note - k, "; diagnosis: %s%s%s%s", dp->cause,
+                     dp->variant[0] ? "[" : "", dp->variant, dp->variant[0] ? "]" : "");
     }
     no_arrays_free(&ref);
     no_arrays_free(&bits);
     no_arrays_free(&cand);
     free(times);
     no_problem_free(&p);
-    return outcome_exit(rep.outcome);
+    return;
 
 usage:
     no_progress_end();
+    no_arrays_free(&ref);
+    no_arrays_free(&bits);
     free(times);
     no_arrays_free(&cand);
     no_problem_free(&p);
-    return no_cmd_usage_error(err);
+    res->status = NO_EXIT_USAGE;
+    snprintf(res->verdict, sizeof res->verdict, "error");
+}
+
+/* ---- a directory of problems ---------------------------------------------- */
+
+static int cmp_names(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* The names of the subdirectories of dir (not starting with '.') that hold
+ * a file named member (NULL: any subdirectory), sorted bytewise; *n their
+ * count.  NULL with err when dir cannot be read. */
+static char **list_dirs(const char *dir, const char *member, int *n, char *err, size_t len)
+{
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        no_errorf(err, len, "%s: cannot open the directory: %s", dir, strerror(errno));
+        return NULL;
+    }
+    char **names = NULL;
+    int cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char sub[NO_PATH_MAX], path[NO_PATH_MAX], why[64];
+        struct stat st;
+        if (no_path_join(sub, sizeof sub, dir, e->d_name, why, sizeof why) ||
+            stat(sub, &st) || !S_ISDIR(st.st_mode))
+            continue;
+        if (member && (no_path_join(path, sizeof path, sub, member, why, sizeof why) ||
+                       stat(path, &st)))
+            continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **t = realloc(names, (size_t)cap * sizeof *t);
+            if (!t)
+                break;
+            names = t;
+        }
+        if (!(names[*n] = strdup(e->d_name)))
+            break;
+        (*n)++;
+    }
+    closedir(d);
+    if (!names)
+        names = calloc(1, sizeof *names);
+    if (*n > 1)
+        qsort(names, (size_t)*n, sizeof *names, cmp_names);
+    return names;
+}
+
+static void free_names(char **names, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+/* The order of badness of a problem's exit status: pass < cannot be judged
+ * < fail < input error (a problem not checked at all: the run is incomplete). */
+static int severity(int status)
+{
+    return status == NO_EXIT_PASS       ? 0
+           : status == NO_EXIT_UNJUDGED ? 1
+           : status == NO_EXIT_MISMATCH ? 2
+                                        : 3;
+}
+
+enum { C_PASS, C_FAIL, C_UNVERIFIABLE, C_REF_WEAK, C_ERROR, C_MISSING, C_COUNT };
+static const char *const count_names[C_COUNT] = {"pass", "fail", "unverifiable",
+                                                 "ref_too_weak", "error", "missing"};
+
+static int check_directory(const check_args *a)
+{
+    char err[NO_PATH_MAX + 256];
+    struct stat st;
+    if (stat(a->candidates, &st) || !S_ISDIR(st.st_mode)) {
+        snprintf(err, sizeof err, "%s: %s", a->candidates,
+                 errno == ENOENT ? "no such directory" : "not a directory");
+        return no_report_error(err);
+    }
+    int n = 0, nc = 0;
+    char **names = list_dirs(a->problems, "problem.json", &n, err, sizeof err);
+    if (!names)
+        return no_report_error(err);
+    if (n == 0) {
+        free(names);
+        snprintf(err, sizeof err, "%s: no problem directories in it (DIR/NAME/problem.json, "
+                 "as nodeoracle gen --suite writes)", a->problems);
+        return no_report_error(err);
+    }
+    char **cnames = list_dirs(a->candidates, NULL, &nc, err, sizeof err);
+    if (!cnames) {
+        free_names(names, n);
+        return no_report_error(err);
+    }
+    int counts[C_COUNT] = {0}, worst = NO_EXIT_PASS;
+    json_t *rows = json_array();
+    if (!a->json)
+        printf("check: %d problem%s in %s, candidates in %s\n", n, n == 1 ? "" : "s",
+               a->problems, a->candidates);
+    for (int i = 0; i < n; i++) {
+        char prob[NO_PATH_MAX], cand[NO_PATH_MAX], label[32];
+        check_result res;
+        memset(&res, 0, sizeof res);
+        int missing = 0;
+        if (no_path_join(prob, sizeof prob, a->problems, names[i], err, sizeof err) ||
+            no_path_join(cand, sizeof cand, a->candidates, names[i], err, sizeof err)) {
+            res.status = NO_EXIT_USAGE;
+            snprintf(res.err, sizeof res.err, "%.900s", err);
+            snprintf(res.verdict, sizeof res.verdict, "error");
+        } else if (stat(cand, &st) && errno == ENOENT) {
+            missing = 1;
+            res.status = NO_EXIT_USAGE;
+            snprintf(res.err, sizeof res.err, "%.700s: no candidate directory for problem %.200s",
+                     cand, names[i]);
+            snprintf(res.verdict, sizeof res.verdict, "missing");
+        } else {
+            snprintf(label, sizeof label, "[%d/%d]", i + 1, n);
+            check_one(a, prob, cand, 0, label, &res);
+        }
+        int c = missing                                ? C_MISSING
+                : res.status == NO_EXIT_USAGE          ? C_ERROR
+                : res.status == NO_EXIT_PASS           ? C_PASS
+                : res.status == NO_EXIT_MISMATCH       ? C_FAIL
+                : !strcmp(res.verdict, "ref_too_weak") ? C_REF_WEAK
+                                                       : C_UNVERIFIABLE;
+        counts[c]++;
+        if (severity(res.status) > severity(worst))
+            worst = res.status;
+        if (res.status == NO_EXIT_USAGE)
+            fprintf(stderr, "nodeoracle: %s\n", res.err);
+        if (a->json) {
+            json_t *o = json_object();
+            json_object_set_new(o, "name", no_report_str(names[i]));
+            json_object_set_new(o, "problem", no_report_str(prob));
+            json_object_set_new(o, "candidate", no_report_str(cand));
+            json_object_set_new(o, "verdict", json_string(count_names[c]));
+            json_object_set_new(o, "exit_status", json_integer(res.status));
+            json_object_set_new(o, "message", res.status == NO_EXIT_USAGE
+                                                  ? no_report_str(res.err)
+                                                  : json_null());
+            json_object_set_new(o, "report", res.json ? res.json : json_null());
+            json_array_append_new(rows, o);
+        } else {
+            printf("  %-40s %-13s %s\n", names[i], count_names[c],
+                   res.status == NO_EXIT_USAGE ? res.err : res.note);
+        }
+        fflush(stdout);
+    }
+    /* candidate directories no problem asked for (a typo in a name) */
+    json_t *extra = json_array();
+    int nextra = 0;
+    for (int j = 0; j < nc; j++)
+        if (!bsearch(&cnames[j], names, (size_t)n, sizeof *names, cmp_names)) {
+            json_array_append_new(extra, no_report_str(cnames[j]));
+            if (!a->json)
+                printf("  %-40s %-13s %s/%s has no problem in %s\n", cnames[j], "unmatched",
+                       a->candidates, cnames[j], a->problems);
+            nextra++;
+        }
+    const char *verdict = worst == NO_EXIT_USAGE      ? "error"
+                          : worst == NO_EXIT_MISMATCH ? "fail"
+                          : worst == NO_EXIT_UNJUDGED ? (counts[C_UNVERIFIABLE] ? "unverifiable"
+                                                                                : "ref_too_weak")
+                                                      : "pass";
+    if (a->json) {
+        json_t *root = no_report_json_new("check_directory", "check");
+        json_object_set_new(root, "problems_dir", no_report_str(a->problems));
+        json_object_set_new(root, "candidates_dir", no_report_str(a->candidates));
+        json_object_set_new(root, "verdict", json_string(verdict));
+        json_object_set_new(root, "exit_status", json_integer(worst));
+        json_t *co = json_object();
+        json_object_set_new(co, "total", json_integer(n));
+        for (int c = 0; c < C_COUNT; c++)
+            json_object_set_new(co, count_names[c], json_integer(counts[c]));
+        json_object_set_new(root, "counts", co);
+        json_object_set_new(root, "unmatched_candidates", extra);
+        json_object_set_new(root, "problems", rows);
+        no_report_json_print(root);
+    } else {
+        json_decref(extra);
+        json_decref(rows);
+        printf("\nnodeoracle check: %d problem%s: %d pass, %d fail, %d unverifiable, %d ref too "
+               "weak, %d error, %d missing candidate%s",
+               n, n == 1 ? "" : "s", counts[C_PASS], counts[C_FAIL], counts[C_UNVERIFIABLE],
+               counts[C_REF_WEAK], counts[C_ERROR], counts[C_MISSING],
+               counts[C_MISSING] == 1 ? "" : "s");
+        if (nextra)
+            printf(", %d unmatched candidate director%s", nextra, nextra == 1 ? "y" : "ies");
+        printf(" (exit %d)\n", worst);
+    }
+    free_names(names, n);
+    free_names(cnames, nc);
+    return worst;
+}
+
+int no_cmd_check(int argc, char **argv)
+{
+    check_args a;
+    int rc = parse(argc, argv, &a);
+    if (rc)
+        return rc < 0 ? NO_EXIT_USAGE : rc == 1 ? NO_EXIT_PASS : rc;
+    if (a.problems)
+        return check_directory(&a);
+    check_result res;
+    check_one(&a, a.problem, a.candidate, 1, "check", &res);
+    if (res.status == NO_EXIT_USAGE)
+        return res.usage ? no_cmd_usage_error(res.err) : no_report_error(res.err);
+    if (res.json)
+        no_report_json_print(res.json);
+    return res.status;
 }

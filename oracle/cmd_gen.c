@@ -19,22 +19,32 @@
 #include "progress.h"
 #include "ref.h"
 #include "resources.h"
+#include "spec_args.h"
 #include "suite.h"
 
 const char no_cmd_gen_help[] =
     "NAME\n"
-    "  nodeoracle gen - write golden reference vectors for a suite of problems\n"
+    "  nodeoracle gen - write golden reference vectors for a suite or for one problem\n"
     "\n"
     "SYNOPSIS\n"
     "  nodeoracle gen --suite NAME --out DIR [--prec BITS]\n"
+    "  nodeoracle gen PROBLEM OPTIONS --out DIR [--prec BITS]\n"
     "\n"
     "DESCRIPTION\n"
-    "  For each problem of the suite, writes DIR/NNN-<family>-<scheme>-<adjoint>/ with\n"
+    "  For each problem of the suite (or the one problem the PROBLEM OPTIONS describe,\n"
+    "  the options of compare, below), writes a problem directory DIR/NAME/ with\n"
     "  problem.json and its arrays (.npy), and golden/: every output array correctly\n"
     "  rounded to float64 (NAME.npy), its per-element correct bits (NAME.bits.npy), the\n"
     "  values with 40 significant digits (NAME.txt) and provenance.json (versions,\n"
     "  precision, a hash of the inputs). Formats: docs/formats.md. Every value handed\n"
     "  out is known to at least 60 bits, or gen fails.\n"
+    "\n"
+    "  NAME is the problem's index in the suite (000 for one problem) and the sizes\n"
+    "  and choices that tell problems apart:\n"
+    "    NNN-FAMILY[-KERNEL-qQ | -ACTIVATION-MM]-SCHEME-ADJOINT-LL-mK-doutD[-sqrt]\n"
+    "  e.g. 000-linear-euler-discrete-L8-m2-dout3,\n"
+    "       001-rff-gaussian-q24-euler-discrete-L8-m2-dout3,\n"
+    "       002-mlp-tanh-M6-euler-discrete-L8-m2-dout3 (the smoke suite).\n"
     "\n"
     "  gen never deletes a file it did not write.  Each problem directory holds\n"
     "  .nodeoracle-manifest, the list of the files gen wrote there (written last).\n"
@@ -53,7 +63,11 @@ const char no_cmd_gen_help[] =
     "  Details: docs/check.md.\n"
     "\n"
     "OPTIONS\n"
-    "  --suite NAME   smoke, default, deep (L up to 1024), wide (q, M up to 4096)\n"
+    "  --suite NAME   smoke (one problem per family, seconds), default (every family\n"
+    "                 x euler, rk4 x discrete, continuous adjoint, and sqrt scaling),\n"
+    "                 deep (L up to 1024), wide (q, M up to 4096), schemes (every\n"
+    "                 scheme of --scheme x every adjoint kind, L = 5, m = 2 or 1);\n"
+    "                 docs/check.md\n"
     "  --out DIR      output directory (created with its parents; removed again\n"
     "                 if gen fails)\n"
     "  --prec BITS    reference precision (default 192, so that the 40 digits are\n"
@@ -61,23 +75,30 @@ const char no_cmd_gen_help[] =
     "  --max-memory SIZE  memory gen may use (e.g. 4G; default: the cgroup limit, else\n"
     "                 MemAvailable); a suite with a problem that needs more is refused\n"
     "                 before anything is written\n"
-    "  --quiet        no progress lines on stderr\n";
+    "  --quiet        no progress lines on stderr\n"
+    "\n"
+    "  Give either --suite or PROBLEM OPTIONS (at least one), not both.\n"
+    "\n";
 
 /* Every value gen hands out is known to at least this many bits.  The
  * reference never certifies more bits than its working precision, so a
  * lower --prec cannot succeed: it is refused before anything is created. */
 #define GEN_MIN_BITS 60
 
-/* The directory name of problem i: index and a short description. */
+/* The directory name of problem i: its index, then what tells problems of
+ * different suites (and of one suite) apart, in the order of problem.json:
+ *   NNN-<family>[-<kernel|activation>-q<q>|-M<M>]-<scheme>-<adjoint>-L<L>-m<m>-dout<d_out>[-sqrt]
+ * e.g. 001-rff-gaussian-q24-euler-discrete-L8-m2-dout3 (docs/formats.md, "gen's
+ * layout"). */
 static void problem_name(char *buf, size_t n, int i, const no_spec *s)
 {
-    const char *fam = s->family == NO_FAMILY_LINEAR ? "linear"
-                      : s->family == NO_FAMILY_RFF  ? (s->kernel == NO_KERNEL_GAUSSIAN
-                                                           ? "rff-gaussian"
-                                                           : "rff-matern")
-                                                    : no_activation_name(s->activation);
-    snprintf(buf, n, "%03d-%s%s-%s-%s-L%zu%s", i, s->family == NO_FAMILY_MLP ? "mlp-" : "",
-             fam, no_scheme_name(s->scheme), no_adjoint_name(s->adjoint), s->L,
+    char width[64] = "";
+    if (s->family == NO_FAMILY_RFF)
+        snprintf(width, sizeof width, "-%s-q%zu", no_kernel_name(s->kernel), s->q);
+    else if (s->family == NO_FAMILY_MLP)
+        snprintf(width, sizeof width, "-%s-M%zu", no_activation_name(s->activation), s->M);
+    snprintf(buf, n, "%03d-%s%s-%s-%s-L%zu-m%zu-dout%zu%s", i, no_family_name(s->family), width,
+             no_scheme_name(s->scheme), no_adjoint_name(s->adjoint), s->L, s->m, s->d_out,
              s->scaling == NO_SCALING_SQRT ? "-sqrt" : "");
 }
 
@@ -392,10 +413,14 @@ int no_cmd_gen(int argc, char **argv)
     const char *suite = NULL, *out = NULL;
     long prec = 192;
     char err[1024]; /* room for a long path and what to do about it */
+    no_spec one;
+    no_spec_default(&one);
+    int gave_problem = 0;
     for (int i = 0; i < argc; i += 2) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
             fputs(no_cmd_gen_help, stdout);
+            fputs(no_spec_args_help, stdout);
             return NO_EXIT_PASS;
         }
         if (!strcmp(f, "--quiet")) { /* no progress lines; takes no value */
@@ -416,18 +441,35 @@ int no_cmd_gen(int argc, char **argv)
             if (no_cmd_parse_prec(v, &prec))
                 return no_cmd_prec_error(v);
         } else {
-            snprintf(err, sizeof err, "unknown option '%s'", f);
-            return no_cmd_usage_error(err);
+            int r = no_spec_arg(&one, f, v, err, sizeof err);
+            if (r < 0)
+                return no_cmd_usage_error(err);
+            if (r == 0) {
+                snprintf(err, sizeof err, "unknown option '%s'", f);
+                return no_cmd_usage_error(err);
+            }
+            gave_problem = 1;
         }
     }
-    if (!suite || !out)
-        return no_cmd_usage_error("gen needs --suite NAME and --out DIR");
+    if (suite && gave_problem)
+        return no_cmd_usage_error("gen: give either --suite or problem options, not both");
+    if ((!suite && !gave_problem) || !out)
+        return no_cmd_usage_error("gen needs --suite NAME or problem options (e.g. --family "
+                                  "rff), and --out DIR");
     no_spec specs[NO_SUITE_MAX];
-    int n = no_suite_specs(suite, specs);
-    if (n < 0) {
-        snprintf(err, sizeof err, "unknown suite '%s' (known: %s)", suite, no_suite_names());
-        return no_cmd_usage_error(err);
+    int n = 1;
+    if (suite) {
+        n = no_suite_specs(suite, specs);
+        if (n < 0) {
+            snprintf(err, sizeof err, "unknown suite '%s' (known: %s)", suite, no_suite_names());
+            return no_cmd_usage_error(err);
+        }
+    } else {
+        specs[0] = one;
     }
+    for (int i = 0; i < n; i++)
+        if (no_spec_validate(&specs[i], NO_REQ_NONE, err, sizeof err))
+            return no_cmd_usage_error(err);
     /* Everything that can be refused is refused before anything is made. */
     if (prec < GEN_MIN_BITS) {
         snprintf(err, sizeof err, "--prec: gen needs at least %d bits (every golden value "
@@ -437,7 +479,10 @@ int no_cmd_gen(int argc, char **argv)
     }
     for (int i = 0; i < n; i++) {
         char what[64];
-        snprintf(what, sizeof what, "problem %d of %d of suite %.16s", i + 1, n, suite);
+        if (suite)
+            snprintf(what, sizeof what, "problem %d of %d of suite %.16s", i + 1, n, suite);
+        else
+            snprintf(what, sizeof what, "this problem");
         if (no_res_require(no_res_gen_bytes(&specs[i], prec), what, "use a smaller --prec", err,
                            sizeof err)) {
             fprintf(stderr, "nodeoracle: %s\n", err);
@@ -518,12 +563,17 @@ int no_cmd_gen(int argc, char **argv)
     }
     if (lock >= 0)
         close(lock);
+    char first[NO_PATH_MAX]; /* the one problem's directory, for the last line */
+    snprintf(first, sizeof first, "%s", slots[0].dest);
     free(slots);
     if (rc) {
         gen_unmake(out, made);
         fprintf(stderr, "nodeoracle: %s\n", err);
         return NO_EXIT_USAGE;
     }
-    printf("nodeoracle: wrote %d problems with golden references to %s\n", n, out);
+    if (suite)
+        printf("nodeoracle: wrote %d problems with golden references to %s\n", n, out);
+    else
+        printf("nodeoracle: wrote 1 problem with golden references to %s\n", first);
     return NO_EXIT_PASS;
 }

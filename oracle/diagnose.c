@@ -3,7 +3,9 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "progress.h"
 #include "tolerance.h"
@@ -102,6 +104,25 @@ static double match_provided(const no_arrays *cand, const no_arrays *a, const no
     return no_diag_match(&view, b);
 }
 
+/* A lower precision's rounding spoils every array: a candidate whose error
+ * is that format's in some arrays but 2^12 times smaller in another (an
+ * exact forward pass, a backward error) did not compute in that format.
+ * 1 if no provided array (the loss aside: one number, small by chance) is
+ * that much more accurate than the format's run fmt of the same values. */
+static int spread_like_rounding(const no_arrays *cand, const no_arrays *fmt,
+                                const no_arrays *ref)
+{
+    for (int i = 0; i < cand->count; i++) {
+        const no_array *c = &cand->a[i], *f = no_arrays_get(fmt, c->name);
+        if (!f || !strcmp(c->name, "loss") || !strncmp(c->name, "mgrad_", 6))
+            continue;
+        double e_c = match_one(c, ref), e_f = match_one(f, ref);
+        if (e_f > 0 && isfinite(e_f) && !(e_c >= ldexp(e_f, -12)))
+            return 0;
+    }
+    return 1;
+}
+
 /* The reference's values under a variant or adjoint kind (not certified:
  * a hypothesis only needs to be far more accurate than the candidate). */
 static int run_hypothesis(const no_problem *p, const ref_setup *base, const ref_variant *v,
@@ -169,42 +190,97 @@ int no_diag_cap_tolerance(no_tol_model *t, const no_problem *p, const ref_setup 
     return 0;
 }
 
-typedef no_diag_case variant_case;
+/* Record a hypothesis (variant NULL: its only form); returns its index, or
+ * -1 if the table is full. */
+static int add(no_diagnosis *d, const char *cause, const char *variant, double match)
+{
+    if (d->nhyp >= NO_DIAG_MAX)
+        return -1;
+    no_hypothesis *h = &d->hyp[d->nhyp];
+    snprintf(h->cause, sizeof h->cause, "%s", cause);
+    snprintf(h->variant, sizeof h->variant, "%s", variant ? variant : "");
+    h->match = match;
+    return d->nhyp++;
+}
 
-/* The variants that apply to this problem (docs/check.md's table).  The
+/* Append "; text" (or text) to d->detail. */
+static void detail_add(no_diagnosis *d, const char *text)
+{
+    size_t l = strlen(d->detail);
+    snprintf(d->detail + l, sizeof d->detail - l, "%s%s", l ? "; " : "", text);
+}
+
+/* Relative size of the gap between two runs' gradients. */
+static double grad_gap(const no_arrays *a, const no_arrays *b)
+{
+    double g = 0;
+    for (int i = 0; i < a->count; i++)
+        if (!strncmp(a->a[i].name, "grad_", 5))
+            g = fmax(g, match_one(&a->a[i], b));
+    return g;
+}
+
+/* ------------------------------------------------------------------ */
+/* The hypotheses (docs/check.md's table).                            */
+
+static const char *adjoint_cause(no_adjoint a)
+{
+    return a == NO_ADJOINT_CONTINUOUS ? "continuous_adjoint"
+           : a == NO_ADJOINT_BACKSOLVE ? "backsolve_adjoint"
+                                       : "discrete_adjoint";
+}
+
+static no_diag_case *next(no_diag_case *out, int *n, const char *cause, const char *variant,
+                          no_diag_kind kind)
+{
+    no_diag_case *c = &out[(*n)++];
+    c->cause = cause;
+    c->variant = variant;
+    c->kind = kind;
+    return c;
+}
+
+/* The variants of the whole computation that apply to this problem.  The
  * step variants need the uniform grid: a replayed grid fixes every step. */
-static int variant_cases(const no_spec *s, int grid, variant_case out[NO_DIAG_MAX])
+static int variant_cases(const no_spec *s, int grid, no_diag_case out[NO_DIAG_MAX])
 {
     int n = 0;
+    const no_diag_kind G = NO_DIAG_GLOBAL;
     memset(out, 0, NO_DIAG_MAX * sizeof *out);
-    out[n].cause = "missing_1_over_N", out[n++].v.loss_sum = 1;
-    out[n].cause = "missing_half", out[n++].v.loss_no_half = 1;
+    next(out, &n, "missing_1_over_N", NULL, G)->v.loss_sum = 1;
+    next(out, &n, "missing_half", NULL, G)->v.loss_no_half = 1;
     /* torch.nn.MSELoss(): the contract x 2/d_out, so the contract itself
      * when d_out = 2 (nothing to name) and missing_half when d_out = 1 (run:
      * the report then says the two coincide). */
     if (s->d_out != 2)
-        out[n].cause = "mean_over_outputs", out[n++].v.loss_mean_all = 1;
-    out[n].cause = "sign_flip", out[n++].v.residual_flip = 1;
+        next(out, &n, "mean_over_outputs", NULL, G)->v.loss_mean_all = 1;
+    next(out, &n, "sign_flip", NULL, G)->v.residual_flip = 1;
     if (!grid) { /* h = 1/n (ode) or 1/sqrt(n) (sqrt), n = 1 or L +- 1 */
         if (s->L > 1)
-            out[n].cause = "missing_1_over_L", out[n++].v.h_den = 1;
-        out[n].cause = "depth_off_by_one", out[n].variant = "L+1", out[n++].v.h_den = s->L + 1;
+            next(out, &n, "missing_1_over_L", NULL, G)->v.h_den = 1;
+        next(out, &n, "depth_off_by_one", "L+1", G)->v.h_den = s->L + 1;
         if (s->L > 2)
-            out[n].cause = "depth_off_by_one", out[n].variant = "L-1",
-            out[n++].v.h_den = s->L - 1;
+            next(out, &n, "depth_off_by_one", "L-1", G)->v.h_den = s->L - 1;
+        /* Each substep of size h instead of h/m (an RK driver given the
+         * layer's step), and the other scaling's step (1 = sqrt(1): L > 1). */
+        if (s->m > 1)
+            next(out, &n, "substep_size", "h", G)->v.substep_h = 1;
+        if (s->L > 1)
+            next(out, &n, "wrong_scaling", s->scaling == NO_SCALING_ODE ? "1/sqrt(L)" : "1/L",
+                 G)
+                ->v.swap_scaling = 1;
     }
     if (s->family == NO_FAMILY_MLP && s->M > 1)
-        out[n].cause = "missing_1_over_M", out[n++].v.no_mean_field = 1;
+        next(out, &n, "missing_1_over_M", NULL, G)->v.no_mean_field = 1;
     if (s->family == NO_FAMILY_MLP)
-        out[n].cause = "transposed_weights", out[n].variant = "a<->u", out[n++].v.swap_au = 1;
+        next(out, &n, "transposed_weights", "a<->u", G)->v.swap_au = 1;
     if (s->family == NO_FAMILY_RFF) {
         if (s->q != 2)
-            out[n].cause = "missing_rff_scale", out[n++].v.rff_no_scale = 1;
-        out[n].cause = "rff_no_phase", out[n++].v.rff_no_phase = 1;
+            next(out, &n, "missing_rff_scale", NULL, G)->v.rff_no_scale = 1;
+        next(out, &n, "rff_no_phase", NULL, G)->v.rff_no_phase = 1;
     }
     if (s->family == NO_FAMILY_LINEAR)
-        out[n].cause = "transposed_weights", out[n].variant = "W^T",
-        out[n++].v.transpose_W = 1;
+        next(out, &n, "transposed_weights", "W^T", G)->v.transpose_W = 1;
     return n;
 }
 
@@ -215,28 +291,184 @@ static const struct {
     long bits;
 } lower[] = {{"float32", 24}, {"bfloat16", 8}};
 
+/* The first parameter array with two-dimensional per-layer blocks that a
+ * transposition changes (not 1 x 1): W, or a for mlp; -1 if none. */
+static int transposable(const no_spec *s, no_param_info pi[NO_MAX_PARAMS])
+{
+    int np = no_spec_params(s, pi);
+    for (int i = 0; i < np; i++)
+        if (pi[i].ndim == 3 && pi[i].shape[1] * pi[i].shape[2] > 1)
+            return i;
+    return -1;
+}
+
 int no_diag_cases(const no_spec *s, int grid, no_diag_case out[NO_DIAG_MAX])
 {
     int n = variant_cases(s, grid, out);
-    out[n].cause = s->adjoint == NO_ADJOINT_DISCRETE ? "continuous_adjoint" : "discrete_adjoint";
-    out[n++].other_adjoint = 1;
-    for (size_t f = 0; f < sizeof lower / sizeof lower[0]; f++) {
-        out[n].cause = "low_precision", out[n].variant = lower[f].name;
-        out[n++].bits = lower[f].bits;
+    for (int a = 0; a < 3; a++)
+        if ((no_adjoint)a != s->adjoint)
+            next(out, &n, adjoint_cause((no_adjoint)a), NULL, NO_DIAG_ADJOINT)->adjoint = 1 + a;
+    /* Layouts: a gradient's blocks transposed, grad_a and grad_u exchanged. */
+    no_param_info pi[NO_MAX_PARAMS];
+    int t = transposable(s, pi);
+    if (t >= 0) {
+        static const char *const names[] = {"grad_W", "grad_a"};
+        next(out, &n, "transposed_gradient", names[s->family == NO_FAMILY_MLP], NO_DIAG_LAYOUT)
+            ->transpose_grad = 1 + t;
     }
+    if (s->family == NO_FAMILY_MLP)
+        next(out, &n, "swapped_arrays", "grad_a<->grad_u", NO_DIAG_LAYOUT)->swap_grads = 1;
+    /* One instance of each searched family (layer L/2, factor 3, ...): what
+     * the suites must be able to see (tests/test_suites.c). */
+    const no_diag_kind S = NO_DIAG_SEARCHED;
+    next(out, &n, "loss_scaled", "x1/2", S)->loss_factor = 0.5;
+    next(out, &n, "field_scale", "x3", S)->v.field_scale = 3;
+    if (s->L > 1) {
+        size_t k = s->L / 2;
+        no_diag_case *c = next(out, &n, "layer_sign", "k=L/2", S);
+        c->v.scale_layer = k + 1, c->v.layer_scale = -1;
+        c = next(out, &n, "layer_scale", "k=L/2 x3", S);
+        c->v.scale_layer = k + 1, c->v.layer_scale = 3;
+        c = next(out, &n, "layer_params", "k=L/2 uses k+1", S);
+        c->from_layer = k + 1, c->to_layer = k + 1 < s->L ? k + 1 : k - 1;
+        next(out, &n, "layer_params", "k uses k-1", S)->wrap = -1;
+    }
+    if (s->family == NO_FAMILY_RFF) {
+        no_diag_case *c = next(out, &n, "rff_no_phase+field_scale", "x1.414", S);
+        c->v.rff_no_phase = 1, c->v.field_scale = sqrt(2.0);
+    }
+    for (size_t f = 0; f < sizeof lower / sizeof lower[0]; f++)
+        next(out, &n, "low_precision", lower[f].name, NO_DIAG_LOWPREC)->bits = lower[f].bits;
     return n;
+}
+
+/* Layer k of the run uses the parameters of layer map(k). */
+static size_t layer_map(const no_diag_case *c, size_t L, size_t k)
+{
+    if (c->wrap)
+        return (size_t)(((long)k + c->wrap % (long)L + (long)L) % (long)L);
+    return c->from_layer == k + 1 ? c->to_layer : k;
+}
+
+/* q = p with every layer k's parameters replaced by layer map(k)'s. */
+static int remap_params(no_problem *q, const no_problem *p, const no_diag_case *c)
+{
+    if (no_problem_copy(q, p))
+        return -1;
+    no_param_info pi[NO_MAX_PARAMS];
+    int np = no_spec_params(&p->spec, pi);
+    for (int a = 0; a < np; a++) {
+        const double *src = no_problem_param(p, pi[a].name);
+        double *dst = no_problem_param(q, pi[a].name);
+        for (size_t k = 0; k < p->spec.L; k++)
+            memcpy(dst + k * pi[a].per_layer, src + layer_map(c, p->spec.L, k) * pi[a].per_layer,
+                   pi[a].per_layer * sizeof *dst);
+    }
+    return 0;
+}
+
+/* Gradients as automatic differentiation of the remapped computation gives
+ * them: layer j's block is the sum of the blocks of every layer k that used
+ * j's parameters (zero if none did). */
+static int fold_gradients(no_arrays *h, const no_spec *s, const no_diag_case *c)
+{
+    for (int i = 0; i < h->count; i++) {
+        no_array *a = &h->a[i];
+        if (strncmp(a->name, "grad_", 5) && strncmp(a->name, "mgrad_", 6))
+            continue;
+        size_t per = a->n / s->L;
+        double *f = calloc(a->n ? a->n : 1, sizeof *f);
+        if (!f)
+            return -1;
+        for (size_t k = 0; k < s->L; k++)
+            for (size_t e = 0; e < per; e++)
+                f[layer_map(c, s->L, k) * per + e] += a->v[k * per + e];
+        memcpy(a->v, f, a->n * sizeof *f);
+        free(f);
+    }
+    return 0;
+}
+
+/* The contract's arrays in a candidate's wrong layout. */
+static int apply_layout(no_arrays *h, const no_spec *s, const no_diag_case *c)
+{
+    no_param_info pi[NO_MAX_PARAMS];
+    int np = no_spec_params(s, pi);
+    if (c->transpose_grad > 0 && c->transpose_grad <= np) {
+        const no_param_info *P = &pi[c->transpose_grad - 1];
+        size_t r = P->shape[1], cols = P->shape[2];
+        for (int pre = 0; pre < 2; pre++) {
+            char name[NO_NAME_LEN];
+            snprintf(name, sizeof name, "%s_%s", pre ? "mgrad" : "grad", P->name);
+            no_array *a = no_arrays_find(h, name);
+            double *t = malloc(r * cols * sizeof *t);
+            if (!t)
+                return -1;
+            for (size_t k = 0; a && k < s->L; k++) {
+                double *blk = a->v + k * r * cols;
+                for (size_t i = 0; i < r; i++)
+                    for (size_t j = 0; j < cols; j++)
+                        t[j * r + i] = blk[i * cols + j]; /* B^T's C order */
+                memcpy(blk, t, r * cols * sizeof *t);
+            }
+            free(t);
+        }
+    }
+    if (c->swap_grads)
+        for (int pre = 0; pre < 2; pre++) {
+            no_array *a = no_arrays_find(h, pre ? "mgrad_a" : "grad_a");
+            no_array *u = no_arrays_find(h, pre ? "mgrad_u" : "grad_u");
+            if (a && u && a->n == u->n) {
+                double *t = a->v;
+                a->v = u->v, u->v = t;
+            }
+        }
+    return 0;
+}
+
+/* Loss, adjoint and gradients times f: the computation with its loss
+ * multiplied by f (the states and outputs do not change). */
+static void scale_loss(no_arrays *h, double f)
+{
+    for (int i = 0; i < h->count; i++) {
+        no_array *a = &h->a[i];
+        if (!strcmp(a->name, "loss") || !strcmp(a->name, "adjoint") ||
+            !strncmp(a->name, "grad_", 5) || !strncmp(a->name, "mgrad_", 6))
+            for (size_t e = 0; e < a->n; e++)
+                a->v[e] *= f;
+    }
 }
 
 int no_diag_run_case(const no_problem *p, const ref_setup *setup, const no_diag_case *c,
                      long prec, no_arrays *out, char *err, size_t len)
 {
     const no_spec *s = &p->spec;
-    no_adjoint adj = s->adjoint;
-    if (c->other_adjoint)
-        adj = adj == NO_ADJOINT_DISCRETE ? NO_ADJOINT_CONTINUOUS : NO_ADJOINT_DISCRETE;
-    return run_hypothesis(p, setup, &c->v, adj, s->m, c->bits > 0 ? c->bits : prec, out, err,
-                          len);
+    no_adjoint adj = c->adjoint ? (no_adjoint)(c->adjoint - 1) : s->adjoint;
+    const no_problem *run = p;
+    no_problem q;
+    int remap = c->from_layer || c->wrap;
+    if (remap) {
+        if (remap_params(&q, p, c))
+            return no_errorf(err, len, "out of memory in the diagnosis");
+        run = &q;
+    }
+    int rc = run_hypothesis(run, setup, &c->v, adj, s->m, c->bits > 0 ? c->bits : prec, out,
+                            err, len);
+    if (remap)
+        no_problem_free(&q);
+    if (rc)
+        return -1;
+    if ((remap && fold_gradients(out, s, c)) || apply_layout(out, s, c)) {
+        no_arrays_free(out);
+        return no_errorf(err, len, "out of memory in the diagnosis");
+    }
+    if (c->loss_factor != 0)
+        scale_loss(out, c->loss_factor);
+    return 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* Measured facts.                                                    */
 
 /* The smallest of t's tolerances over the arrays the candidate provided. */
 static double worst_tol(const no_tol_model *t, const no_arrays *ref, const no_arrays *cand)
@@ -256,57 +488,582 @@ static double tol_of_worst(const no_problem *p, const no_arrays *ref, const no_a
     return no_tol_model_init(&t, p, ref, u) ? 0 : worst_tol(&t, ref, cand);
 }
 
-/* Record a hypothesis (variant NULL: its only form); returns its index, or
- * -1 if the table is full. */
-static int add(no_diagnosis *d, const char *cause, const char *variant, double match)
+/* Does block [lo, hi) of the candidate's array name stay within its
+ * tolerance (normwise: relative to the array's largest reference value)?
+ * -1 if the candidate or the reference lacks the array. */
+static int block_ok(const no_arrays *cand, const no_arrays *ref, const no_tol_model *t,
+                    const char *name, size_t lo, size_t hi)
 {
-    if (d->nhyp >= NO_DIAG_MAX)
+    const no_array *c = no_arrays_get(cand, name), *r = no_arrays_get(ref, name);
+    if (!c || !r || c->n != r->n || hi > r->n)
         return -1;
-    no_hypothesis *h = &d->hyp[d->nhyp];
-    snprintf(h->cause, sizeof h->cause, "%s", cause);
-    snprintf(h->variant, sizeof h->variant, "%s", variant ? variant : "");
-    h->match = match;
-    return d->nhyp++;
+    double tol = no_tol_for(t, name), rmax = 0;
+    for (size_t e = 0; e < r->n; e++)
+        rmax = fmax(rmax, fabs(r->v[e]));
+    for (size_t e = lo; e < hi; e++)
+        if (!(fabs(c->v[e] - r->v[e]) <= tol * rmax))
+            return 0;
+    return 1;
 }
 
-/* Relative size of the continuous-minus-discrete gap of the gradients. */
-static double grad_gap(const no_arrays *a, const no_arrays *b)
+/* The first layer boundary whose states leave the tolerance (-1: none, or
+ * no states). */
+static long states_layer(const no_spec *s, const no_arrays *cand, const no_arrays *ref,
+                         const no_tol_model *t)
 {
-    double g = 0;
-    for (int i = 0; i < a->count; i++)
-        if (!strncmp(a->a[i].name, "grad_", 5)) {
-            g = fmax(g, match_one(&a->a[i], b));
+    size_t per = s->N * s->D;
+    for (size_t k = 0; k <= s->L; k++)
+        if (block_ok(cand, ref, t, "states", k * per, (k + 1) * per) != 1)
+            return block_ok(cand, ref, t, "states", 0, per) < 0 ? -1 : (long)k;
+    return -1;
+}
+
+/* The highest layer boundary whose adjoint leaves the tolerance (-1: none,
+ * or no adjoint): the backward pass runs from L down, so an error made in
+ * layer k's backward step first shows in p_k. */
+static long adjoint_layer(const no_spec *s, const no_arrays *cand, const no_arrays *ref,
+                          const no_tol_model *t)
+{
+    size_t per = s->N * s->D;
+    for (size_t k = s->L + 1; k-- > 0;) {
+        int ok = block_ok(cand, ref, t, "adjoint", k * per, (k + 1) * per);
+        if (ok < 0)
+            return -1;
+        if (!ok)
+            return (long)k;
+    }
+    return -1;
+}
+
+/* The highest layer whose gradient block (of any parameter array) leaves
+ * the tolerance; -1: none. */
+static long gradient_layer(const no_spec *s, const no_arrays *cand, const no_arrays *ref,
+                           const no_tol_model *t)
+{
+    no_param_info pi[NO_MAX_PARAMS];
+    int np = no_spec_params(s, pi);
+    for (size_t k = s->L; k-- > 0;)
+        for (int a = 0; a < np; a++) {
+            char name[NO_NAME_LEN];
+            snprintf(name, sizeof name, "grad_%s", pi[a].name);
+            size_t per = pi[a].per_layer;
+            if (block_ok(cand, ref, t, name, k * per, (k + 1) * per) == 0)
+                return (long)k;
         }
-    return g;
+    return -1;
 }
 
-/* The first layer at which the candidate's states leave the tolerance. */
-static void diverging_layer(const no_problem *p, const no_arrays *cand, const no_arrays *ref,
-                            const no_tol_model *t, no_diagnosis *d)
+/* Do the forward arrays the candidate provided stay within tolerance? */
+static int forward_ok(const no_arrays *cand, const no_arrays *ref, const no_tol_model *t)
 {
-    const no_array *cs = no_arrays_get(cand, "states"), *rs = no_arrays_get(ref, "states");
-    if (!cs || !rs || cs->n != rs->n)
+    static const char *const fw[] = {"states", "output", "loss"};
+    int seen = 0;
+    for (size_t i = 0; i < 3; i++) {
+        const no_array *r = no_arrays_get(ref, fw[i]);
+        int ok = r ? block_ok(cand, ref, t, fw[i], 0, r->n) : -1;
+        if (ok == 0)
+            return 0;
+        seen |= ok == 1;
+    }
+    return seen;
+}
+
+/* c if every array the candidate provided is c times the reference's
+ * within its tolerance, with one c (to 1e-6 relative) for all; else NaN. */
+static double constant_ratio(const no_arrays *cand, const no_arrays *ref, const no_tol_model *t)
+{
+    double c0 = NAN;
+    for (int i = 0; i < cand->count; i++) {
+        const no_array *c = &cand->a[i], *r = no_arrays_get(ref, c->name);
+        if (!r || r->n != c->n || !strncmp(c->name, "mgrad_", 6))
+            continue;
+        double cr = 0, rr = 0, rmax = 0;
+        for (size_t e = 0; e < r->n; e++)
+            cr += c->v[e] * r->v[e], rr += r->v[e] * r->v[e], rmax = fmax(rmax, fabs(r->v[e]));
+        if (!(rr > 0))
+            continue;
+        double k = cr / rr, tol = no_tol_for(t, c->name);
+        for (size_t e = 0; e < r->n; e++)
+            if (!(fabs(c->v[e] - k * r->v[e]) <= tol * rmax * fmax(1, fabs(k))))
+                return NAN;
+        if (isnan(c0))
+            c0 = k;
+        else if (!(fabs(k - c0) <= 1e-6 * fabs(c0)))
+            return NAN;
+    }
+    return c0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The search.                                                        */
+
+/* Ranks: among the hypotheses that explain the candidate, the simplest is
+ * named (a field scaled by L is a missing 1/L; the named cause says it). */
+enum {
+    RANK_GLOBAL,  /* one variant of the computation, another adjoint kind */
+    RANK_SIMPLE,  /* a factor on the loss, a wrong layout */
+    RANK_LAYER,   /* a sign or another layer's parameters in one layer */
+    RANK_FITTED,  /* a fitted factor on the field (every layer, or one) */
+    RANK_PAIR,    /* two causes together */
+    RANK_LOCATED, /* no computation: a backward error located */
+    RANK_NONE
+};
+
+#define DIAG_FIT_PREC 64     /* fitting needs no certified digits */
+#define DIAG_MAX_LAYERS 64   /* per-layer searches beyond this depth are skipped */
+#define DIAG_BUDGET_S 120.0  /* searches stop after this much reference time */
+
+typedef struct {
+    const no_problem *p;
+    const ref_setup *setup;
+    const no_arrays *cand, *ref;
+    const no_tol_model *tol;
+    long prec;
+    double u;
+    no_diagnosis *d;
+    char *err;
+    size_t len;
+    /* the chosen hypothesis */
+    int rank;
+    double match, mtol, factor;
+    long layer;
+    char cause[48], variant[24];
+    no_diag_case chosen;
+    /* every explained one, for "equally matches" */
+    int nexpl;
+    struct {
+        char cause[48];
+        double match;
+    } expl[64];
+    /* the nearest of all */
+    no_diag_case nearest;
+    char near_cause[48], near_variant[24];
+    int have_nearest;
+    double seconds;
+    int skipped;
+} search;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int over_budget(search *S)
+{
+    if (S->seconds > DIAG_BUDGET_S)
+        S->skipped = 1;
+    return S->skipped;
+}
+
+static int timed_run(search *S, const no_diag_case *c, long prec, no_arrays *h)
+{
+    double t0 = now_s();
+    int rc = no_diag_run_case(S->p, S->setup, c, prec, h, S->err, S->len);
+    S->seconds += now_s() - t0;
+    return rc;
+}
+
+/* Weigh hypothesis c (its arrays h) as cause/variant; record it in the
+ * report's list when record.  Returns its match. */
+static double weigh(search *S, const no_diag_case *c, const char *cause, const char *variant,
+                    int rank, double factor, long layer, const no_arrays *h, int record)
+{
+    double mt = no_diag_match(S->cand, h);
+    if (record)
+        add(S->d, cause, variant, mt);
+    if (isnan(S->d->nearest_match) || mt < S->d->nearest_match) {
+        if (!isnan(mt)) {
+            S->d->nearest_match = mt;
+            snprintf(S->d->nearest, sizeof S->d->nearest, "%s%s%s%s", cause,
+                     variant && variant[0] ? "[" : "", variant ? variant : "",
+                     variant && variant[0] ? "]" : "");
+            S->nearest = *c;
+            snprintf(S->near_cause, sizeof S->near_cause, "%s", cause);
+            snprintf(S->near_variant, sizeof S->near_variant, "%s", variant ? variant : "");
+            S->have_nearest = 1;
+        }
+    }
+    if (!(mt <= tol_of_worst(S->p, h, S->cand, S->u)))
+        return mt;
+    if (S->nexpl < 64) {
+        snprintf(S->expl[S->nexpl].cause, sizeof S->expl[0].cause, "%s", cause);
+        S->expl[S->nexpl++].match = mt;
+    }
+    if (rank < S->rank || (rank == S->rank && mt < S->match)) {
+        S->rank = rank, S->match = mt, S->factor = factor, S->layer = layer;
+        S->mtol = tol_of_worst(S->p, h, S->cand, S->u);
+        snprintf(S->cause, sizeof S->cause, "%s", cause);
+        snprintf(S->variant, sizeof S->variant, "%s", variant ? variant : "");
+        S->chosen = *c;
+    }
+    return mt;
+}
+
+/* Run c at prec and weigh it; 0, or -1 with err. */
+static int try_case(search *S, const no_diag_case *c, const char *cause, const char *variant,
+                    int rank, double factor, long layer, int record, double *match)
+{
+    no_arrays h;
+    if (timed_run(S, c, S->prec, &h))
+        return -1;
+    double mt = weigh(S, c, cause, variant, rank, factor, layer, &h, record);
+    if (match)
+        *match = mt;
+    no_arrays_free(&h);
+    return 0;
+}
+
+/* A factor as the report writes it: "1/3", "2", or "%.6g". */
+static void factor_text(double f, char *buf, size_t len)
+{
+    for (int q = 1; q <= 64; q++) {
+        double n = f * q;
+        if (fabs(n - nearbyint(n)) <= 1e-9 * fabs(n) && nearbyint(n) != 0) {
+            if (q == 1)
+                snprintf(buf, len, "x%.0f", n);
+            else
+                snprintf(buf, len, "x%.0f/%d", n, q);
+            return;
+        }
+    }
+    snprintf(buf, len, "x%.6g", f);
+}
+
+/* The loss factor that best maps h onto the candidate: the ratio of the
+ * losses if the candidate gave one, else least squares over its gradients. */
+static double loss_factor_of(const no_arrays *cand, const no_arrays *h)
+{
+    const no_array *cl = no_arrays_get(cand, "loss"), *hl = no_arrays_get(h, "loss");
+    if (cl && hl && hl->v[0] != 0)
+        return cl->v[0] / hl->v[0];
+    double ch = 0, hh = 0;
+    for (int i = 0; i < cand->count; i++) {
+        const no_array *c = &cand->a[i], *r = no_arrays_get(h, c->name);
+        if (!r || r->n != c->n || strncmp(c->name, "grad_", 5))
+            continue;
+        for (size_t e = 0; e < r->n; e++)
+            ch += c->v[e] * r->v[e], hh += r->v[e] * r->v[e];
+    }
+    return hh > 0 ? ch / hh : NAN;
+}
+
+/* h (hypothesis c's arrays) with the candidate's loss factor, weighed as
+ * "loss_scaled" on its own or "<cause>+loss_scaled". */
+static void try_loss_factor(search *S, const no_diag_case *c, const char *cause,
+                            const no_arrays *h, int rank)
+{
+    double f = loss_factor_of(S->cand, h);
+    if (!isfinite(f) || f == 0 || fabs(f - 1) <= 1e-9)
         return;
-    double tol = no_tol_for(t, "states"), rmax = 0;
-    for (size_t e = 0; e < rs->n; e++)
-        rmax = fmax(rmax, fabs(rs->v[e]));
-    size_t per = p->spec.N * p->spec.D;
-    for (size_t k = 0; k <= p->spec.L; k++)
-        for (size_t e = k * per; e < (k + 1) * per; e++)
-            if (!(fabs(cs->v[e] - rs->v[e]) <= tol * rmax)) {
-                size_t len = strlen(d->detail);
-                snprintf(d->detail + len, sizeof d->detail - len,
-                         "%sstates diverge from layer %zu (of %zu)", len ? "; " : "", k,
-                         p->spec.L);
-                return;
-            }
+    no_arrays g = {0};
+    for (int i = 0; i < h->count; i++) { /* a copy to scale */
+        no_array *a = no_arrays_add(&g, h->a[i].name, h->a[i].ndim, h->a[i].shape);
+        if (!a) {
+            no_arrays_free(&g);
+            return;
+        }
+        memcpy(a->v, h->a[i].v, a->n * sizeof *a->v);
+    }
+    scale_loss(&g, f);
+    no_diag_case cf = *c;
+    cf.loss_factor = c->loss_factor != 0 ? c->loss_factor * f : f;
+    char name[64], var[64];
+    snprintf(name, sizeof name, "%s%sloss_scaled", cause ? cause : "", cause ? "+" : "");
+    factor_text(f, var, sizeof var);
+    weigh(S, &cf, name, var, rank, f, -1, &g, rank == RANK_SIMPLE);
+    no_arrays_free(&g);
 }
 
-/* Append "; text" (or text) to d->detail. */
-static void detail_add(no_diagnosis *d, const char *text)
+/* Gauss-Newton on the candidate's output (its loss if it gave none) for the
+ * factor at *slot of case c, from 1; 0 with *out, or -1 (err) / 1 (no fit). */
+static int fit_factor(search *S, no_diag_case *c, double *slot, double *out)
 {
-    size_t l = strlen(d->detail);
-    snprintf(d->detail + l, sizeof d->detail - l, "%s%s", l ? "; " : "", text);
+    const no_array *co = no_arrays_get(S->cand, "output");
+    const char *name = co ? "output" : "loss";
+    if (!co && !(co = no_arrays_get(S->cand, "loss")))
+        return 1;
+    double x = 1;
+    for (int it = 0; it < 12; it++) {
+        no_arrays h0, h1;
+        double dx = 0x1.0p-24 * fmax(1, fabs(x));
+        *slot = x;
+        if (timed_run(S, c, DIAG_FIT_PREC, &h0))
+            return -1;
+        *slot = x + dx;
+        if (timed_run(S, c, DIAG_FIT_PREC, &h1)) {
+            no_arrays_free(&h0);
+            return -1;
+        }
+        const no_array *a0 = no_arrays_get(&h0, name), *a1 = no_arrays_get(&h1, name);
+        double jr = 0, jj = 0;
+        for (size_t e = 0; a0 && a1 && e < co->n && e < a0->n; e++) {
+            double j = (a1->v[e] - a0->v[e]) / dx, r = a0->v[e] - co->v[e];
+            jr += j * r, jj += j * j;
+        }
+        no_arrays_free(&h0);
+        no_arrays_free(&h1);
+        double step = jj > 0 ? -jr / jj : NAN;
+        if (!isfinite(step))
+            return 1;
+        /* damped: a step beyond 4 times the factor's size is not trusted */
+        double cap = 4 * fmax(1, fabs(x));
+        step = fmax(-cap, fmin(cap, step));
+        x += step;
+        if (fabs(step) <= 0x1.0p-40 * fmax(1, fabs(x)))
+            break;
+    }
+    *slot = x;
+    *out = x;
+    return 0;
+}
+
+/* The layers to search: the one before the first diverging states when the
+ * candidate gave states, else all (up to DIAG_MAX_LAYERS). */
+static void layer_range(const search *S, size_t *lo, size_t *hi)
+{
+    const no_spec *s = &S->p->spec;
+    long k = S->d->states_layer;
+    if (k >= 1) {
+        *lo = (size_t)k - 1, *hi = (size_t)k;
+    } else if (k == 0 || s->L > DIAG_MAX_LAYERS) {
+        *lo = *hi = 0; /* z_0 = A x is wrong: no layer to blame; too deep */
+    } else {
+        *lo = 0, *hi = s->L;
+    }
+}
+
+static int search_layers(search *S)
+{
+    const no_spec *s = &S->p->spec;
+    size_t lo, hi;
+    layer_range(S, &lo, &hi);
+    char var[64];
+    /* a sign, another layer's parameters */
+    for (size_t k = lo; k < hi && s->L > 1 && !over_budget(S); k++) {
+        no_diag_case c = {0};
+        c.cause = "layer_sign", c.kind = NO_DIAG_SEARCHED;
+        c.v.scale_layer = k + 1, c.v.layer_scale = -1;
+        snprintf(var, sizeof var, "k=%zu", k);
+        if (try_case(S, &c, "layer_sign", var, RANK_LAYER, -1, (long)k, 0, NULL))
+            return -1;
+        for (int dk = -1; dk <= 1; dk += 2) {
+            if ((dk < 0 && k == 0) || (dk > 0 && k + 1 == s->L))
+                continue;
+            no_diag_case e = {0};
+            e.cause = "layer_params", e.kind = NO_DIAG_SEARCHED;
+            e.from_layer = k + 1, e.to_layer = (size_t)((long)k + dk);
+            snprintf(var, sizeof var, "k=%zu uses %zu", k, e.to_layer);
+            if (try_case(S, &e, "layer_params", var, RANK_LAYER, NAN, (long)k, 0, NULL))
+                return -1;
+        }
+    }
+    for (int w = -1; w <= 1 && s->L > 1; w += 2) {
+        no_diag_case c = {0};
+        c.cause = "layer_params", c.kind = NO_DIAG_SEARCHED, c.wrap = w;
+        if (try_case(S, &c, "layer_params", w < 0 ? "k uses k-1" : "k uses k+1", RANK_LAYER,
+                     NAN, -1, 0, NULL))
+            return -1;
+    }
+    return 0;
+}
+
+/* A fitted factor on one layer's field, or on every layer's (with a
+ * variant of the computation: the pairs). */
+static int search_fitted(search *S, const no_diag_case *base, const char *cause, int rank,
+                         int one_layer)
+{
+    const no_spec *s = &S->p->spec;
+    size_t lo = 0, hi = 1;
+    if (one_layer)
+        layer_range(S, &lo, &hi);
+    for (size_t k = lo; k < hi && !over_budget(S); k++) {
+        no_diag_case c = base ? *base : (no_diag_case){0};
+        c.kind = NO_DIAG_SEARCHED;
+        double *slot = one_layer ? &c.v.layer_scale : &c.v.field_scale;
+        if (one_layer)
+            c.v.scale_layer = k + 1;
+        double f;
+        int rc = fit_factor(S, &c, slot, &f);
+        if (rc < 0)
+            return -1;
+        if (rc > 0 || fabs(f - 1) <= 1e-9)
+            continue;
+        char var[64], ft[24];
+        factor_text(f, ft, sizeof ft);
+        if (one_layer)
+            snprintf(var, sizeof var, "k=%zu %s", k, ft);
+        else
+            snprintf(var, sizeof var, "%s", ft);
+        c.cause = cause;
+        if (try_case(S, &c, cause, var, rank, f, one_layer ? (long)k : -1, 0, NULL))
+            return -1;
+    }
+    (void)s;
+    return 0;
+}
+
+/* Two variants of the computation at once (no field set by both). */
+static int combinable(const ref_variant *a, const ref_variant *b)
+{
+    int la = a->loss_sum || a->loss_no_half || a->loss_mean_all;
+    int lb = b->loss_sum || b->loss_no_half || b->loss_mean_all;
+    int ra = a->rff_no_scale || a->rff_no_phase, rb = b->rff_no_scale || b->rff_no_phase;
+    return !(la && lb) && !(ra && rb) && !(a->h_den && b->h_den) &&
+           !(a->residual_flip && b->residual_flip) && !(a->substep_h && b->substep_h) &&
+           !(a->swap_scaling && b->swap_scaling) && !(a->no_mean_field && b->no_mean_field) &&
+           !(a->swap_au && b->swap_au) && !(a->transpose_W && b->transpose_W);
+}
+
+static void merge(ref_variant *a, const ref_variant *b)
+{
+    a->loss_sum |= b->loss_sum, a->loss_no_half |= b->loss_no_half;
+    a->loss_mean_all |= b->loss_mean_all, a->residual_flip |= b->residual_flip;
+    a->no_mean_field |= b->no_mean_field, a->rff_no_scale |= b->rff_no_scale;
+    a->rff_no_phase |= b->rff_no_phase, a->transpose_W |= b->transpose_W;
+    a->swap_au |= b->swap_au, a->substep_h |= b->substep_h;
+    a->swap_scaling |= b->swap_scaling;
+    if (b->h_den)
+        a->h_den = b->h_den;
+}
+
+/* A structural hypothesis computed in a lower precision than declared:
+ * the candidate's error against it is that of the format's own run of it
+ * (the low_precision test around a variant instead of the contract). */
+static int try_lower_precision(search *S, const no_diag_case *c, const char *cause,
+                               const char *variant)
+{
+    for (size_t f = 0; f < sizeof lower / sizeof lower[0]; f++) {
+        if (!(ldexp(1.0, (int)-lower[f].bits) > S->u))
+            continue;
+        no_diag_case lo = *c;
+        lo.bits = lower[f].bits;
+        no_arrays hi, hl;
+        if (timed_run(S, c, S->prec, &hi))
+            return -1;
+        if (timed_run(S, &lo, S->prec, &hl)) {
+            no_arrays_free(&hi);
+            return -1;
+        }
+        double e_c = no_diag_match(S->cand, &hi), e_fmt = match_provided(S->cand, &hl, &hi);
+        int spread = spread_like_rounding(S->cand, &hl, &hi);
+        no_arrays_free(&hi);
+        no_arrays_free(&hl);
+        double lost = log2(e_c / e_fmt);
+        if (spread && isfinite(e_c) && e_fmt > 0 && isfinite(e_fmt) &&
+            e_c <= NO_DIAG_ENVELOPE_MAX &&
+            lost >= -NO_DIAG_ENVELOPE_BITS && lost <= log2(envelope_factor(S->tol))) {
+            S->rank = RANK_PAIR, S->match = e_c, S->mtol = INFINITY, S->chosen = *c;
+            snprintf(S->cause, sizeof S->cause, "%s", cause);
+            snprintf(S->variant, sizeof S->variant, "%s", variant);
+            char text[200];
+            snprintf(text, sizeof text,
+                     "computed in %s: the candidate's error %.3e against %s is that of a "
+                     "%.1f-bit computation",
+                     lower[f].name, e_c, cause, (double)lower[f].bits - lost);
+            detail_add(S->d, text);
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* The gap of adjoint kind c to the problem's, and its order from m and 2m. */
+static void adjoint_gap(search *S, const no_diag_case *c)
+{
+    const no_spec *s = &S->p->spec;
+    no_arrays h, h2, c2;
+    if (no_diag_run_case(S->p, S->setup, c, S->prec, &h, S->err, S->len))
+        return;
+    no_diagnosis *d = S->d;
+    d->gap = grad_gap(&h, S->ref);
+    no_arrays_free(&h);
+    if (!(S->setup && S->setup->grid) && s->m <= NO_MAX_SUBSTEPS / 2) {
+        no_problem q = *S->p;
+        q.spec.m = 2 * s->m;
+        if (!no_diag_run_case(&q, NULL, c, S->prec, &h2, S->err, S->len)) {
+            no_diag_case none = {0};
+            if (!no_diag_run_case(&q, NULL, &none, S->prec, &c2, S->err, S->len)) {
+                d->order = log2(d->gap / grad_gap(&h2, &c2));
+                no_arrays_free(&c2);
+            }
+            no_arrays_free(&h2);
+        }
+    }
+    char text[160];
+    snprintf(text, sizeof text,
+             "%s-minus-%s gradient gap %.3e of the gradient's norm, fitted order %.2f (m and 2m)",
+             c->cause, adjoint_cause(s->adjoint), d->gap, d->order);
+    detail_add(d, text);
+}
+
+/* The low_precision hypothesis of the contract (every input and primitive
+ * rounded to a lower format's bits), measured: named when the candidate's
+ * error is that format's error within the envelope.  Checked from the
+ * narrowest envelope up, so a float32 candidate is named float32. */
+static int try_contract_precision(search *S)
+{
+    no_diagnosis *d = S->d;
+    for (size_t f = 0; f < sizeof lower / sizeof lower[0]; f++) {
+        if (!(ldexp(1.0, (int)-lower[f].bits) > S->u))
+            continue;
+        no_arrays h;
+        no_diag_case c = {0};
+        c.bits = lower[f].bits;
+        if (timed_run(S, &c, S->prec, &h))
+            return -1;
+        double mt = no_diag_match(S->cand, &h), e_fmt = match_provided(S->cand, &h, S->ref);
+        int spread = spread_like_rounding(S->cand, &h, S->ref);
+        add(d, "low_precision", lower[f].name, mt);
+        no_arrays_free(&h);
+        double lost = log2(d->contract_match / e_fmt); /* bits the candidate lost vs the run */
+        /* (a run whose error is not finite is no envelope: NaN fails every test) */
+        if (S->rank == RANK_NONE && spread && isfinite(mt) && e_fmt > 0 && isfinite(e_fmt) &&
+            d->contract_match <= NO_DIAG_ENVELOPE_MAX && lost >= -NO_DIAG_ENVELOPE_BITS &&
+            lost <= log2(envelope_factor(S->tol))) {
+            S->rank = RANK_GLOBAL, S->match = mt, S->mtol = INFINITY;
+            snprintf(S->cause, sizeof S->cause, "low_precision");
+            snprintf(S->variant, sizeof S->variant, "%s", lower[f].name);
+            char text[200];
+            snprintf(text, sizeof text,
+                     "the candidate's error %.3e is that of a %.1f-bit computation: %s "
+                     "(%ld bits), whose emulation by the reference errs by %.3e",
+                     d->contract_match, (double)lower[f].bits - lost, lower[f].name,
+                     lower[f].bits, e_fmt);
+            detail_add(d, text);
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* Forward correct, the adjoint (or the gradient blocks) correct above
+ * layer k and wrong from k down: a backward error located, named when no
+ * computation explains the candidate. */
+static void locate_backward(search *S)
+{
+    const no_spec *s = &S->p->spec;
+    no_diagnosis *d = S->d;
+    if (!forward_ok(S->cand, S->ref, S->tol))
+        return;
+    long k = d->adjoint_layer;
+    const char *where = "adjoint";
+    if (k < 0 && !no_arrays_get(S->cand, "adjoint")) {
+        k = gradient_layer(s, S->cand, S->ref, S->tol);
+        where = "gradient";
+    }
+    if (k < 0)
+        return;
+    S->rank = RANK_LOCATED, S->layer = k, S->match = NAN, S->mtol = INFINITY;
+    snprintf(S->cause, sizeof S->cause, "backward_error");
+    snprintf(S->variant, sizeof S->variant, "k=%ld", k);
+    char text[200];
+    snprintf(text, sizeof text,
+             "the forward pass is within tolerance; the %s is within tolerance above layer %ld "
+             "and wrong at layer %ld (the backward pass goes wrong there)",
+             where, k, k);
+    detail_add(d, text);
 }
 
 int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *cand,
@@ -321,7 +1078,6 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
     d->gap = d->order = d->factor = d->ratio = d->nearest_match = NAN;
     d->layer = d->states_layer = d->adjoint_layer = -1;
     snprintf(d->cause, sizeof d->cause, "unknown");
-    const double u = tol->u;
 
     /* A reference that overflows double (W = 1e300, X = 1e308) or a
      * candidate with a NaN gives nothing to measure: every match would be
@@ -337,96 +1093,135 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
         return 0;
     }
 
-    double best = INFINITY, best_tol = 0;
-    int best_i = -1; /* the best hypothesis in d->hyp */
-    variant_case vc[NO_DIAG_MAX];
-    int nv = variant_cases(s, setup && setup->grid, vc);
-    for (int i = 0; i < nv; i++) {
-        no_arrays h;
-        if (run_hypothesis(p, setup, &vc[i].v, s->adjoint, s->m, prec, &h, err, len))
-            return -1;
-        double mt = no_diag_match(cand, &h); /* NaN (not computable) is never < best */
-        int k = add(d, vc[i].cause, vc[i].variant, mt);
-        if (mt < best)
-            best = mt, best_i = k, best_tol = tol_of_worst(p, &h, cand, u);
-        no_arrays_free(&h);
-    }
+    /* The measured facts, whatever is found. */
+    d->states_layer = states_layer(s, cand, ref, tol);
+    d->adjoint_layer = adjoint_layer(s, cand, ref, tol);
+    d->ratio = constant_ratio(cand, ref, tol);
 
-    /* The other adjoint kind; its gap and order from m and 2m (no grid). */
-    no_adjoint other = s->adjoint == NO_ADJOINT_DISCRETE ? NO_ADJOINT_CONTINUOUS
-                                                         : NO_ADJOINT_DISCRETE;
-    no_arrays h, h2, c2;
-    if (run_hypothesis(p, setup, NULL, other, s->m, prec, &h, err, len))
-        return -1;
-    double mt = no_diag_match(cand, &h), gap = grad_gap(&h, ref);
-    const char *adj_cause = other == NO_ADJOINT_CONTINUOUS ? "continuous_adjoint"
-                                                           : "discrete_adjoint";
-    int k = add(d, adj_cause, NULL, mt);
-    if (mt < best) {
-        best = mt, best_i = k, best_tol = tol_of_worst(p, &h, cand, u);
-        double order = NAN;
-        if (!(setup && setup->grid) && s->m <= NO_MAX_SUBSTEPS / 2 &&
-            !run_hypothesis(p, NULL, NULL, other, 2 * s->m, prec, &h2, err, len)) {
-            if (!run_hypothesis(p, NULL, NULL, s->adjoint, 2 * s->m, prec, &c2, err, len)) {
-                order = log2(gap / grad_gap(&h2, &c2));
-                no_arrays_free(&c2);
-            }
-            no_arrays_free(&h2);
-        }
-        snprintf(d->detail, sizeof d->detail,
-                 "continuous-minus-discrete gradient gap %.3e of the gradient's norm, "
-                 "fitted order %.2f (m and 2m)",
-                 gap, order);
-    }
-    no_arrays_free(&h);
+    search S = {0};
+    S.p = p, S.setup = setup, S.cand = cand, S.ref = ref, S.tol = tol, S.prec = prec;
+    S.u = tol->u, S.d = d, S.err = err, S.len = len;
+    S.rank = RANK_NONE, S.match = INFINITY, S.layer = -1, S.factor = NAN;
 
-    /* The rounding envelope of a lower precision than declared, measured:
-     * the reference itself computes in that precision (every input and
-     * primitive rounded to its bits) and the candidate's error is set
-     * against that run's error.  Checked from the narrowest envelope up, so
-     * a float32 candidate is named float32, not bfloat16. */
-    for (size_t f = 0; f < sizeof lower / sizeof lower[0]; f++) {
-        if (!(ldexp(1.0, (int)-lower[f].bits) > u))
+    /* Rank by rank, simplest first; a rank that explains the candidate ends
+     * the search (a later one could only be a more complicated account). */
+    no_diag_case cases[NO_DIAG_MAX];
+    int n = no_diag_cases(s, setup && setup->grid, cases);
+    for (int i = 0; i < n; i++) {
+        if (cases[i].kind != NO_DIAG_GLOBAL && cases[i].kind != NO_DIAG_ADJOINT)
             continue;
-        if (run_hypothesis(p, setup, NULL, s->adjoint, s->m, lower[f].bits, &h, err, len))
+        if (try_case(&S, &cases[i], cases[i].cause, cases[i].variant, RANK_GLOBAL, NAN, -1, 1,
+                     NULL))
             return -1;
-        double mt = no_diag_match(cand, &h), e_fmt = match_provided(cand, &h, ref);
-        int k = add(d, "low_precision", lower[f].name, mt);
-        no_arrays_free(&h);
-        double lost = log2(d->contract_match / e_fmt); /* bits the candidate lost vs the run */
-        /* (a run whose error is not finite is no envelope: NaN fails every test) */
-        if (!(best <= best_tol) && isfinite(mt) && e_fmt > 0 && isfinite(e_fmt) &&
-            d->contract_match <= NO_DIAG_ENVELOPE_MAX && lost >= -NO_DIAG_ENVELOPE_BITS &&
-            lost <= log2(envelope_factor(tol))) {
-            best = mt, best_i = k, best_tol = INFINITY;
-            snprintf(d->detail, sizeof d->detail,
-                     "the candidate's error %.3e is that of a %.1f-bit computation: %s "
-                     "(%ld bits), whose emulation by the reference errs by %.3e",
-                     d->contract_match, (double)lower[f].bits - lost, lower[f].name,
-                     lower[f].bits, e_fmt);
+    }
+    if (S.rank == RANK_NONE) {
+        no_diag_case none = {0};
+        try_loss_factor(&S, &none, NULL, ref, RANK_SIMPLE);
+        for (int i = 0; i < n; i++)
+            if (cases[i].kind == NO_DIAG_LAYOUT &&
+                try_case(&S, &cases[i], cases[i].cause, cases[i].variant, RANK_SIMPLE, NAN, -1,
+                         1, NULL))
+                return -1;
+        /* If any exist, a transposition of the other 2-D gradient (mlp: u). */
+        if (s->family == NO_FAMILY_MLP) {
+            no_diag_case c = {0};
+            c.cause = "transposed_gradient", c.kind = NO_DIAG_LAYOUT, c.transpose_grad = 2;
+            if (try_case(&S, &c, c.cause, "grad_u", RANK_SIMPLE, NAN, -1, 0, NULL))
+                return -1;
         }
     }
+    /* Rounding of the contract in a lower format than declared, before the
+     * searches: no search beats an envelope of the contract itself. */
+    if (S.rank == RANK_NONE && try_contract_precision(&S))
+        return -1;
+    if (S.rank == RANK_NONE && search_layers(&S))
+        return -1;
+    if (S.rank == RANK_NONE && !over_budget(&S) &&
+        (search_fitted(&S, NULL, "field_scale", RANK_FITTED, 0) ||
+         search_fitted(&S, NULL, "layer_scale", RANK_FITTED, 1)))
+        return -1;
+    if (S.rank == RANK_NONE) {
+        /* Pairs: two variants of the computation; a variant with a factor
+         * on the loss; a variant of the field with a fitted field factor. */
+        for (int i = 0; i < n && !over_budget(&S); i++) {
+            if (cases[i].kind != NO_DIAG_GLOBAL)
+                continue;
+            no_arrays h;
+            if (timed_run(&S, &cases[i], S.prec, &h))
+                return -1;
+            const ref_variant *lv = &cases[i].v; /* a loss variant times a factor is
+                                                    loss_scaled, already tried */
+            if (!(lv->loss_sum || lv->loss_no_half || lv->loss_mean_all))
+                try_loss_factor(&S, &cases[i], cases[i].cause, &h, RANK_PAIR);
+            no_arrays_free(&h);
+            for (int j = i + 1; j < n && !over_budget(&S); j++) {
+                if (cases[j].kind != NO_DIAG_GLOBAL || !combinable(&cases[i].v, &cases[j].v))
+                    continue;
+                no_diag_case c = cases[i];
+                merge(&c.v, &cases[j].v);
+                char name[64], var[64];
+                snprintf(name, sizeof name, "%s+%s", cases[i].cause, cases[j].cause);
+                snprintf(var, sizeof var, "%s%s%s", cases[i].variant ? cases[i].variant : "",
+                         cases[i].variant && cases[j].variant ? "," : "",
+                         cases[j].variant ? cases[j].variant : "");
+                if (try_case(&S, &c, name, var, RANK_PAIR, NAN, -1, 0, NULL))
+                    return -1;
+            }
+            const ref_variant *v = &cases[i].v;
+            if (v->rff_no_phase || v->rff_no_scale || v->no_mean_field || v->swap_au ||
+                v->transpose_W) {
+                char name[32];
+                snprintf(name, sizeof name, "%s+field_scale", cases[i].cause);
+                if (search_fitted(&S, &cases[i], name, RANK_PAIR, 0))
+                    return -1;
+            }
+        }
+    }
+    /* A computation that explains the candidate in a lower precision. */
+    if (S.rank == RANK_NONE && S.have_nearest && !S.nearest.bits &&
+        try_lower_precision(&S, &S.nearest, S.near_cause, S.near_variant))
+        return -1;
+    if (S.rank == RANK_NONE)
+        locate_backward(&S);
 
-    d->match = best_i >= 0 ? best : NAN;
-    d->found = best_i >= 0 && (best <= best_tol || best * 100 <= d->contract_match);
-    const no_hypothesis *bh = d->found ? &d->hyp[best_i] : NULL;
-    snprintf(d->cause, sizeof d->cause, "%s", bh ? bh->cause : "unknown");
-    snprintf(d->variant, sizeof d->variant, "%s", bh ? bh->variant : "");
-    /* Hypotheses that coincide on this problem (e.g. M = L makes a missing 1/M
-     * and a missing 1/L the same computation) are named, not hidden.  Not
-     * for low_precision: an envelope is a size, not a computation to match. */
-    if (bh && strcmp(bh->cause, "low_precision"))
-        for (int i = 0; i < d->nhyp; i++) {
-            const no_hypothesis *h = &d->hyp[i];
-            /* "equally": within a factor 2 of the best, or both at rounding level */
-            if (strcmp(h->cause, bh->cause) && h->match <= fmax(2 * best, 16 * u) &&
-                strcmp(h->cause, "low_precision")) {
+    d->found = S.rank != RANK_NONE;
+    if (d->found) {
+        snprintf(d->cause, sizeof d->cause, "%s", S.cause);
+        snprintf(d->variant, sizeof d->variant, "%s", S.variant);
+        d->match = S.match;
+        d->factor = S.factor;
+        d->layer = S.layer;
+        if (S.rank != RANK_LOCATED)
+            d->tol = isfinite(S.mtol) ? S.mtol : d->tol;
+        if (S.chosen.kind == NO_DIAG_ADJOINT && S.chosen.adjoint)
+            adjoint_gap(&S, &S.chosen);
+        /* Hypotheses that coincide on this problem (e.g. M = L makes a
+         * missing 1/M and a missing 1/L the same computation) are named,
+         * not hidden. */
+        for (int i = 0; i < S.nexpl; i++)
+            if (strcmp(S.expl[i].cause, S.cause) &&
+                S.expl[i].match <= fmax(2 * S.match, 16 * S.u)) {
                 char text[96];
                 snprintf(text, sizeof text,
-                         "equally matches %s (indistinguishable on this problem)", h->cause);
+                         "equally matches %s (indistinguishable on this problem)",
+                         S.expl[i].cause);
                 detail_add(d, text);
             }
+    } else {
+        if (d->nearest[0]) {
+            char text[200];
+            snprintf(text, sizeof text, "nearest hypothesis %s at %.3e (tolerance %.3e)",
+                     d->nearest, d->nearest_match, d->tol);
+            detail_add(d, text);
         }
+        if (isfinite(d->ratio)) {
+            char text[96];
+            snprintf(text, sizeof text, "every array is %.6g times the reference's", d->ratio);
+            detail_add(d, text);
+        }
+    }
+    if (S.skipped)
+        detail_add(d, "searches stopped: the reference time budget was spent");
     /* Hypotheses whose own outputs overflow double: say so, as they could
      * not be measured (a bug that overflows would show in the candidate). */
     char skipped[160] = "";
@@ -442,6 +1237,16 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
         snprintf(text, sizeof text, "not computable (outputs not finite): %s", skipped);
         detail_add(d, text);
     }
-    diverging_layer(p, cand, ref, tol, d);
+    if (d->states_layer >= 0) {
+        char text[64];
+        snprintf(text, sizeof text, "states diverge from layer %ld (of %zu)", d->states_layer,
+                 s->L);
+        detail_add(d, text);
+    }
+    if (d->adjoint_layer >= 0 && strcmp(d->cause, "backward_error")) {
+        char text[64];
+        snprintf(text, sizeof text, "adjoint diverges from layer %ld down", d->adjoint_layer);
+        detail_add(d, text);
+    }
     return 0;
 }

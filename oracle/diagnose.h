@@ -16,7 +16,7 @@
 #include "ref.h"
 #include "tolerance.h"
 
-#define NO_DIAG_MAX 16
+#define NO_DIAG_MAX 40
 
 /* low_precision is named when the candidate's error is within this many bits
  * (a factor 2^4 = 16 either way) of the error of the reference's own run in
@@ -35,20 +35,20 @@
 #define NO_DIAG_ENVELOPE_MAX 0x1.0p-5
 
 typedef struct {
-    char cause[32];   /* e.g. "missing_1_over_N", "depth_off_by_one", "low_precision" */
-    char variant[16]; /* its form where it has several ("L+1", "float32"); else "" */
+    char cause[48];   /* e.g. "missing_1_over_N", "depth_off_by_one", "low_precision" */
+    char variant[24]; /* its form where it has several ("L+1", "float32"); else "" */
     double match;     /* the candidate's largest normwise error against it; NaN: not
                          computable (its outputs or the candidate's are not finite) */
 } no_hypothesis;
 
 typedef struct {
     int found;              /* a cause was named */
-    char cause[32];         /* the best-matching cause, or "unknown" */
-    char variant[16];       /* its form ("L+1", "W^T", "float32", ...), or "" */
+    char cause[48];         /* the best-matching cause, or "unknown" */
+    char variant[24];       /* its form ("L+1", "W^T", "float32", ...), or "" */
     double match;           /* its match */
     double contract_match;  /* the candidate against the contract's reference */
     double tol;             /* the tolerance the match was judged against */
-    char detail[256];       /* e.g. the adjoint gap and its order; diverging layer */
+    char detail[512];       /* e.g. the adjoint gap and its order; diverging layer */
     /* The measured numbers behind the cause (NaN / -1 where they do not apply),
      * for the report (JSON: null where NaN or -1). */
     double gap;             /* an adjoint hypothesis: gradient gap / gradient norm */
@@ -60,7 +60,7 @@ typedef struct {
     long adjoint_layer;     /* highest layer whose adjoint leaves the tolerance */
     double ratio;           /* a constant ratio candidate/reference over every array
                                the candidate provided, if there is one */
-    char nearest[48];       /* unexplained: the best hypothesis ("cause[variant]") */
+    char nearest[72];       /* unexplained: the best hypothesis ("cause[variant]") */
     double nearest_match;   /* ... and its match */
     int nhyp;
     no_hypothesis hyp[NO_DIAG_MAX]; /* every hypothesis run, for the report */
@@ -76,15 +76,37 @@ double no_diag_match(const no_arrays *cand, const no_arrays *ref);
 /* A match as the report prints it: "%.2e", or "not computable" for NaN. */
 const char *no_diag_match_text(double match, char *buf, size_t len);
 
-/* One hypothesis of the diagnosis, as no_diagnose runs it: a variant of the
- * computation, the other adjoint kind, or the problem computed in a lower
- * precision (every input and primitive rounded to bits bits). */
+/* How no_diagnose treats a case (docs/check.md, "Diagnosis"). */
+typedef enum {
+    NO_DIAG_GLOBAL,   /* a variant of the whole computation, run as listed */
+    NO_DIAG_ADJOINT,  /* another adjoint kind than the problem's */
+    NO_DIAG_LAYOUT,   /* the contract's arrays written in a wrong layout */
+    NO_DIAG_SEARCHED, /* one instance of a family no_diagnose searches (every
+                         layer, a fitted factor): listed for the suites' proof
+                         that the family is visible, not run as such */
+    NO_DIAG_LOWPREC,  /* the problem computed in a lower precision */
+} no_diag_kind;
+
+/* One hypothesis of the diagnosis: a variant of the computation, another
+ * adjoint kind, parameters of another layer, a factor on the loss, a wrong
+ * layout, or the problem computed in a lower precision (every input and
+ * primitive rounded to bits bits). */
 typedef struct {
     const char *cause;   /* e.g. "missing_1_over_N" (docs/check.md's table) */
     const char *variant; /* its form ("L+1", "W^T", "float32"); NULL if it has one */
+    no_diag_kind kind;
     ref_variant v;       /* the variant of the computation; all zero: none */
-    int other_adjoint;   /* run with the other adjoint kind than the problem's */
+    int adjoint;         /* 1 + the adjoint kind run instead of the problem's; 0: its own */
     long bits;           /* > 0: low_precision, computed in that many bits */
+    size_t from_layer;   /* 1 + a layer k computed with layer to_layer's parameters
+                            (the gradient of both uses lands in to_layer's block, as
+                            automatic differentiation puts it); 0: none */
+    size_t to_layer;
+    int wrap;            /* != 0: every layer k uses the parameters of (k + wrap) mod L */
+    double loss_factor;  /* != 0: loss, adjoint and gradients times this */
+    int transpose_grad;  /* 1 + a parameter array whose gradient's per-layer blocks are
+                            written transposed (rows x cols as cols x rows, C order) */
+    int swap_grads;      /* grad_a and grad_u exchanged (mlp) */
 } no_diag_case;
 
 /* Every hypothesis that applies to a problem of spec s (grid: a step grid is

@@ -21,9 +21,10 @@ static const char help_main[] =
     "\n"
     "SYNOPSIS\n"
     "  nodeoracle demo [--prec BITS]\n"
-    "  nodeoracle compare [PROBLEM OPTIONS | --suite NAME] [--prec BITS] [--quiet]\n"
-    "  nodeoracle gen --suite NAME --out DIR [--prec BITS]\n"
+    "  nodeoracle compare [PROBLEM OPTIONS | --suite NAME] [--prec BITS] [--quiet] [--json]\n"
+    "  nodeoracle gen [PROBLEM OPTIONS | --suite NAME] --out DIR [--prec BITS]\n"
     "  nodeoracle check --problem DIR --candidate DIR [--precision P] [--grid F] [--json]\n"
+    "  nodeoracle check --problems DIR --candidates DIR [--json]\n"
     "  nodeoracle help [COMMAND]\n"
     "  nodeoracle --version\n"
     "\n"
@@ -62,7 +63,7 @@ static const char help_main[] =
     "  nodeoracle compare --family rff --kernel matern --nu 2.5 --scheme rk4 --m 4\n"
     "  nodeoracle compare --suite smoke --prec 256\n"
     "  nodeoracle gen --suite smoke --out problems\n"
-    "  nodeoracle check --problem problems/000-linear-euler-discrete-L8 --candidate mine/\n"
+    "  nodeoracle check --problem problems/000-linear-euler-discrete-L8-m2-dout3 --candidate mine/\n"
     "\n"
     "SEE ALSO\n"
     "  README.md (\"Validate your implementation in five minutes\"), docs/formats.md,\n"
@@ -74,7 +75,7 @@ static const char help_compare[] =
     "  nodeoracle compare - compare the double implementation with the MPFR reference\n"
     "\n"
     "SYNOPSIS\n"
-    "  nodeoracle compare [PROBLEM OPTIONS | --suite NAME] [--prec BITS] [--quiet]\n"
+    "  nodeoracle compare [PROBLEM OPTIONS | --suite NAME] [--prec BITS] [--quiet] [--json]\n"
     "\n"
     "DESCRIPTION\n"
     "  For each problem: runs ref at --prec bits and at a higher precision to certify its\n"
@@ -96,6 +97,9 @@ static const char help_compare[] =
     "                 to the bits a tolerance needs\n"
     "  --max-prec BITS  cap of that raise (default 4096, or --prec if higher)\n"
     "  --quiet        print only failing problems and the summary; no progress lines\n"
+    "  --json         one JSON object on stdout instead of the tables: every problem's\n"
+    "                 comparison and the counts (docs/check.md, \"JSON report\"); on a\n"
+    "                 usage or input error, the error object {\"error\": {...}}\n"
     "  --max-memory SIZE  memory the run may use, e.g. 4G or 512M (default: the cgroup\n"
     "                 limit, else MemAvailable); a problem that needs more is refused\n"
     "                 (exit 2) before anything is computed\n"
@@ -128,8 +132,16 @@ static int cmd_compare(int argc, char **argv, int demo)
     no_spec_default(&one);
     const char *suite = demo ? "default" : NULL;
     long prec = 128, max_prec = 0;
-    int quiet = 0, gave_problem = 0;
+    int quiet = 0, gave_problem = 0, json = 0;
     char err[256];
+    /* --json anywhere among the options: an error found before it is
+     * reached is an error object on stdout too (oracle/report.h) */
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            no_report_json_errors(demo ? "demo" : "compare");
+        else if (strcmp(argv[i], "--quiet") && strcmp(argv[i], "--help") && strcmp(argv[i], "-h"))
+            i++;
+    }
     for (int i = 0; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
@@ -141,6 +153,10 @@ static int cmd_compare(int argc, char **argv, int demo)
         if (!strcmp(f, "--quiet")) {
             quiet = 1;
             no_progress_enable(0);
+            continue;
+        }
+        if (!strcmp(f, "--json")) {
+            json = 1;
             continue;
         }
         if (!v)
@@ -192,18 +208,19 @@ static int cmd_compare(int argc, char **argv, int demo)
         char what[64];
         snprintf(what, sizeof what, n > 1 ? "problem %d of %d" : "this problem", i + 1, n);
         if (no_res_require(no_res_compare_bytes(&specs[i], prec), what, "reduce N or --prec",
-                           err, sizeof err)) {
-            fprintf(stderr, "nodeoracle: %s\n", err);
-            return EXIT_USAGE;
-        }
+                           err, sizeof err))
+            return no_report_error(err);
     }
-    int passed = 0, unjudged = 0, rows = 0, rows_passed = 0;
+    int passed = 0, unjudged = 0, weak = 0, rows = 0, rows_passed = 0;
+    json_t *problems = json ? json_array() : NULL;
     clock_t t0 = clock();
     for (int i = 0; i < n; i++) {
         no_problem p;
         no_cmp_report rep;
-        if (no_problem_generate(&p, &specs[i], err, sizeof err))
+        if (no_problem_generate(&p, &specs[i], err, sizeof err)) {
+            json_decref(problems);
             return usage_error(err);
+        }
         char label[32];
         snprintf(label, sizeof label, "[%d/%d]", i + 1, n);
         no_progress_begin(label);
@@ -211,26 +228,57 @@ static int cmd_compare(int argc, char **argv, int demo)
         no_progress_end();
         no_problem_free(&p);
         if (rc) {
-            fprintf(stderr, "nodeoracle: %s\n", err);
-            return EXIT_USAGE;
+            json_decref(problems);
+            return no_report_error(err);
         }
-        if (!quiet || !rep.pass)
+        if (json) {
+            json_t *o = json_object();
+            json_object_set_new(o, "index", json_integer(i + 1));
+            no_report_json_comparison(o, &rep);
+            json_array_append_new(problems, o);
+        } else if (!quiet || !rep.pass)
             no_report_print(stdout, &rep, i + 1, n);
         else
             fprintf(stderr, "[%d/%d] pass\n", i + 1, n);
         fflush(stdout);
         passed += rep.pass;
         unjudged += rep.outcome == NO_OUTCOME_UNJUDGED;
+        weak += !strcmp(no_report_outcome_token(&rep), "ref_too_weak");
         rows += rep.nrows;
         for (int r = 0; r < rep.nrows; r++)
             rows_passed += rep.rows[r].verdict == NO_VERDICT_PASS;
+    }
+    int status = passed == n ? EXIT_PASS : passed + unjudged == n ? NO_EXIT_UNJUDGED
+                                                                    : EXIT_MISMATCH;
+    if (json) {
+        json_t *root = no_report_json_new("compare", demo ? "demo" : "compare");
+        json_object_set_new(root, "suite", suite ? json_string(suite) : json_null());
+        json_object_set_new(root, "reference_bits_asked", json_integer(prec));
+        json_object_set_new(root, "verdict",
+                            json_string(status == EXIT_PASS       ? "pass"
+                                        : status == EXIT_MISMATCH ? "fail"
+                                        : unjudged > weak         ? "unverifiable"
+                                                                  : "ref_too_weak"));
+        json_object_set_new(root, "exit_status", json_integer(status));
+        json_t *co = json_object();
+        json_object_set_new(co, "total", json_integer(n));
+        json_object_set_new(co, "pass", json_integer(passed));
+        json_object_set_new(co, "fail", json_integer(n - passed - unjudged));
+        json_object_set_new(co, "unverifiable", json_integer(unjudged - weak));
+        json_object_set_new(co, "ref_too_weak", json_integer(weak));
+        json_object_set_new(co, "arrays", json_integer(rows));
+        json_object_set_new(co, "arrays_passed", json_integer(rows_passed));
+        json_object_set_new(root, "counts", co);
+        json_object_set_new(root, "problems", problems);
+        no_report_json_print(root);
+        return status;
     }
     printf("\nnodeoracle: %d of %d problems passed (%d of %d arrays)", passed, n, rows_passed,
            rows);
     if (unjudged)
         printf(", %d could not be judged", unjudged);
     printf(" in %.1f s CPU\n", (double)(clock() - t0) / CLOCKS_PER_SEC);
-    return passed == n ? EXIT_PASS : passed + unjudged == n ? NO_EXIT_UNJUDGED : EXIT_MISMATCH;
+    return status;
 }
 
 int main(int argc, char **argv)

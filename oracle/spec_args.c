@@ -22,7 +22,9 @@ const char no_spec_args_help[] =
     "                            (docs/schemes.md)\n"
     "  --m K                     substeps per layer (default 1)\n"
     "  --scaling ode|sqrt        step h = 1/L or 1/sqrt(L) (sqrt: euler only)\n"
-    "  --adjoint discrete|continuous   gradient kind (default discrete)\n"
+    "  --adjoint discrete|continuous|backsolve   gradient kind (default discrete;\n"
+    "                            backsolve: torchdiffeq odeint_adjoint, diffrax\n"
+    "                            BacksolveAdjoint; proofs-notes/backsolve-adjoint.md)\n"
     "  --N K --d-in K --d-out K --D K --L K   sizes (defaults 8 2 2 4 8)\n"
     "  --q K                     rff features (rff only; default 16 when rff)\n"
     "  --M K                     mlp neurons (mlp only; default 8 when mlp)\n"
@@ -73,7 +75,7 @@ int no_spec_arg(no_spec *s, const char *flag, const char *value, char *err, size
     for (int i = 0; i < NO_SCHEME_COUNT; i++)
         sch[i] = no_scheme_name((no_scheme_id)i);
     static const char *const scl[] = {"ode", "sqrt"};
-    static const char *const adj[] = {"discrete", "continuous"};
+    static const char *const adj[] = {"discrete", "continuous", "backsolve"};
     struct {
         const char *flag;
         const char *const *names;
@@ -82,7 +84,7 @@ int no_spec_arg(no_spec *s, const char *flag, const char *value, char *err, size
     } enums[] = {
         {"--family", fam, 3, (int *)&s->family},     {"--kernel", ker, 2, (int *)&s->kernel},
         {"--activation", act, 3, (int *)&s->activation}, {"--scheme", sch, NO_SCHEME_COUNT, (int *)&s->scheme},
-        {"--scaling", scl, 2, (int *)&s->scaling},   {"--adjoint", adj, 2, (int *)&s->adjoint},
+        {"--scaling", scl, 2, (int *)&s->scaling},   {"--adjoint", adj, NO_ADJOINT_COUNT, (int *)&s->adjoint},
     };
     for (size_t i = 0; i < sizeof enums / sizeof enums[0]; i++) {
         if (strcmp(flag, enums[i].flag))

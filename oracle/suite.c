@@ -3,6 +3,12 @@
 
 #include <string.h>
 
+#include "tableau.h"
+
+/* The adjoint kinds the schemes suite covers: every one (discrete,
+ * continuous, backsolve). */
+#define NO_SUITE_ADJOINTS NO_ADJOINT_COUNT
+
 /* The six field variants every suite draws from. */
 static void variant(no_spec *s, int v)
 {
@@ -13,10 +19,10 @@ static void variant(no_spec *s, int v)
         s->family = NO_FAMILY_LINEAR;
         break;
     case 1:
-        s->family = NO_FAMILY_RFF, s->kernel = NO_KERNEL_GAUSSIAN, s->ell = 1.0, s->q = 16;
+        s->family = NO_FAMILY_RFF, s->kernel = NO_KERNEL_GAUSSIAN, s->ell = 1.0, s->q = 24;
         break;
     case 2:
-        s->family = NO_FAMILY_RFF, s->kernel = NO_KERNEL_MATERN, s->nu = 2.5, s->q = 16;
+        s->family = NO_FAMILY_RFF, s->kernel = NO_KERNEL_MATERN, s->nu = 2.5, s->q = 24;
         break;
     default:
         s->family = NO_FAMILY_MLP, s->M = 6; /* != L = 8: keeps a missing 1/M and 1/L apart */
@@ -35,8 +41,11 @@ static void variant(no_spec *s, int v)
  *    missing 1/2, and a field scaled by M (no 1/M) or sqrt(q/2) (no rff
  *    scale) is a step scaled by the same factor, so a missing 1/L (a step 1/h:
  *    L, or sqrt(L) under scaling sqrt) must differ from both: M != L,
- *    sqrt(q/2) != L, and under sqrt M != sqrt(L) (and q != 2L for an rff
- *    problem under sqrt: q = 16 = 2L, so the sqrt problems stay linear and mlp);
+ *    sqrt(q/2) != L, and under sqrt M != sqrt(L); and a step 1/sqrt(L)
+ *    instead of 1/L (a wrong scaling) is the field scaled by sqrt(L), so
+ *    q != 2L: q = 24, sqrt(q/2) = 3.46, apart from sqrt(L) = 2.83, m = 2,
+ *    L = 8 and the factor 3 of field_scale (the sqrt problems stay linear
+ *    and mlp);
  *  - d_in < d_out < D distinct (D >= d_in is required; d_out <= D keeps every
  *    output fitted, proofs-notes/generator.md), so neither A nor B is square
  *    and a transposed A or B fails on its shape. */
@@ -108,6 +117,36 @@ int no_suite_specs(const char *name, no_spec out[NO_SUITE_MAX])
                 }
         return n;
     }
+    if (!strcmp(name, "schemes")) {
+        /* Every scheme of the table (problem/tableau.c) with every adjoint
+         * kind (discrete, continuous, backsolve), the sizes of small() but
+         * L = 5, m = 2.  The three adjoints differ by O(tau^order), tau =
+         * h/m: at L = 8 those of the fourth- and fifth-order schemes are
+         * closer than 100 x the tolerance, so tau is as large as the sizes
+         * allow: L = 5 (L = 2 = m makes a missing 1/L a step h instead of
+         * h/m, L = 3 a field scaled by 3, L = 4 has sqrt(L) = m), and m = 1
+         * for the schemes of order >= 4 (rk4, rk4-38, dopri5, tsit5),
+         * whose adjoints are still within 100 x the tolerance at m = 2
+         * (measured: 105 x for rk4-38, 0.9 x for tsit5; at m = 1 the
+         * closest two hypotheses of the suite are 1.2e3 x apart).  The field variants take turns (scheme + 2
+         * adjoint, mod 6, in the order linear, rff Gaussian, mlp tanh, rff
+         * Matern, mlp softplus, mlp relu): each adjoint kind meets every
+         * variant, the kinds of one scheme meet different ones, and every
+         * cause of the diagnosis applies somewhere. */
+        static const int vs[] = {0, 1, 3, 2, 4, 5};
+        for (int sc = 0; sc < NO_SCHEME_COUNT; sc++)
+            for (int adj = 0; adj < NO_SUITE_ADJOINTS; adj++) {
+                no_spec *s = &out[n];
+                small(s, 900 + (uint64_t)n);
+                variant(s, vs[(sc + 2 * adj) % 6]);
+                s->L = 5;
+                s->m = no_tableau_of((no_scheme_id)sc)->order >= 4 ? 1 : 2;
+                s->scheme = (no_scheme_id)sc;
+                s->adjoint = (no_adjoint)adj;
+                n++;
+            }
+        return n;
+    }
     if (!strcmp(name, "wide")) {
         /* Width: q = 1024, 4096 (rff Gaussian and Matern-5/2), M = 1024, 4096
          * (mlp tanh); Euler m = 1, N = 3 (narrow()), L = 4 (!= N). */
@@ -131,5 +170,5 @@ int no_suite_specs(const char *name, no_spec out[NO_SUITE_MAX])
 
 const char *no_suite_names(void)
 {
-    return "smoke default deep wide";
+    return "smoke default deep wide schemes";
 }

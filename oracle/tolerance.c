@@ -117,6 +117,10 @@ int no_tol_model_init(no_tol_model *t, const no_problem *p, const no_arrays *ref
         lam += h * mx;
     }
     t->lambda = lam;
+    /* backsolve: the state the adjoint reads is carried backward from z_L,
+     * so its error is the forward one grown by the backward flow, one more
+     * exp(Lambda) (tolerance.md, section 6). */
+    t->bwd_extra = s->adjoint == NO_ADJOINT_BACKSOLVE ? 1.0 : 0.0;
     double *r = malloc(out->n * sizeof *r);
     if (!r)
         return -1;
@@ -136,7 +140,7 @@ static double model_tol(const no_tol_model *t, const char *array)
         return t->c * t->u * t->work_fwd * exp(t->lambda);
     if (!strcmp(array, "loss"))
         return t->c * t->u * t->work_bwd * exp(t->lambda) * t->kappa_r;
-    return t->c * t->u * t->work_bwd * exp(2.0 * t->lambda) * t->kappa_r;
+    return t->c * t->u * t->work_bwd * exp((2.0 + t->bwd_extra) * t->lambda) * t->kappa_r;
 }
 
 double no_tol_meaningful_max(double u)

@@ -9,7 +9,8 @@
  * libm), W the work (longest dot product of one field evaluation plus the
  * number of sequential field evaluations S = L m stages, plus N for arrays
  * summed over the data), G the growth of a perturbation along the computed
- * trajectory, exp(Lambda) forward and exp(2 Lambda) for adjoint quantities,
+ * trajectory, exp(Lambda) forward and exp(2 Lambda) for adjoint quantities
+ * (exp(3 Lambda) for the backsolve adjoint),
  * Lambda = h sum_k max_i |Dv_k(z_k^i)|_F, and K the cancellation factor of
  * the residual, max(1, |yhat|_F / |yhat - y|_F), for loss, adjoint and
  * gradients.  The model uses the reference's states, never the candidate's.
@@ -28,6 +29,13 @@ typedef struct {
     double work_bwd; /* n_w + S + N */
     double lambda;   /* h sum_k max_i |Dv_k(z_k^i)|_F */
     double kappa_r;  /* residual cancellation factor */
+    /* Extra growth exponent of the adjoint-side arrays (adjoint, loss
+     * excluded, grad_*, mgrad_*): 0 for the discrete and continuous
+     * adjoints (exp(2 Lambda)), 1 for backsolve (exp(3 Lambda)): its
+     * backward-carried state adds the forward error grown once more by the
+     * backward flow (proofs-notes/tolerance.md, section 6).  Zero in a
+     * zero-initialised model, which is the old model. */
+    double bwd_extra;
     /* The range check (proofs-notes/tolerance.md section 12): the first
      * reference value, over every array (states and adjoint included,
      * provided by the candidate or not), that is non-finite in double or

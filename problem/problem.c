@@ -83,7 +83,7 @@ int no_spec_validate(const no_spec *s, unsigned req, char *err, size_t len)
         return no_errorf(err, len, "unknown scheme");
     if ((unsigned)s->scaling > NO_SCALING_SQRT)
         return no_errorf(err, len, "unknown scaling");
-    if ((unsigned)s->adjoint > NO_ADJOINT_CONTINUOUS)
+    if ((unsigned)s->adjoint >= NO_ADJOINT_COUNT)
         return no_errorf(err, len, "unknown adjoint kind");
     if (s->scaling == NO_SCALING_SQRT && s->scheme != NO_SCHEME_EULER)
         return no_errorf(err, len, "scaling sqrt is only defined for the euler scheme (SPEC 1)");
@@ -236,8 +236,8 @@ const char *no_scaling_name(no_scaling s)
 }
 const char *no_adjoint_name(no_adjoint a)
 {
-    static const char *const n[] = {"discrete", "continuous"};
-    return pick(a, n, 2);
+    static const char *const n[] = {"discrete", "continuous", "backsolve"};
+    return pick(a, n, NO_ADJOINT_COUNT);
 }
 
 void no_spec_describe(const no_spec *s, char *buf, size_t len)

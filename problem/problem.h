@@ -29,7 +29,15 @@ typedef enum {
     NO_SCHEME_COUNT
 } no_scheme_id;
 typedef enum { NO_SCALING_ODE, NO_SCALING_SQRT } no_scaling;
-typedef enum { NO_ADJOINT_DISCRETE, NO_ADJOINT_CONTINUOUS } no_adjoint;
+/* Which gradient a run reports (SPEC 3; proofs-notes/adjoints.md,
+ * continuous-adjoint.md, backsolve-adjoint.md).  discrete and continuous keep
+ * their values 0 and 1. */
+typedef enum {
+    NO_ADJOINT_DISCRETE,   /* backpropagation through the scheme */
+    NO_ADJOINT_CONTINUOUS, /* adjoint ODE, state re-anchored at every substep */
+    NO_ADJOINT_BACKSOLVE,  /* adjoint ODE, state integrated backward from z_L */
+    NO_ADJOINT_COUNT
+} no_adjoint;
 
 /* Upper bounds that make a size "absurd": each dimension, and each array's
  * element count (2^28 doubles = 2 GiB).  They exist so that a typo such as

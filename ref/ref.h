@@ -64,6 +64,15 @@ typedef struct {
     int transpose_W;     /* linear: W_k^T z instead of W_k z */
     int swap_au;         /* mlp: a and u exchanged (unpacked in the wrong order) */
     size_t h_den;        /* h = 1/h_den instead of the spec's h (0: the spec's) */
+    int substep_h;       /* every substep takes the layer's step h, not h/m */
+    int swap_scaling;    /* h = 1/sqrt(L) on an ode problem, 1/L on a sqrt one */
+    /* A field multiplied by a constant c: c v_k is the same computation as v_k
+     * with every step of layer k multiplied by c, forward and backward (the
+     * adjoint recurrences are linear in tau v; proofs-notes/diagnosis.md), so
+     * these scale the grid's steps.  0 means 1 (no change). */
+    double field_scale;  /* every layer */
+    size_t scale_layer;  /* 1 + the one layer k scaled by layer_scale (0: none) */
+    double layer_scale;
 } ref_variant;
 
 /* A progress hook for long runs (fn NULL: none).  ref_run calls it once per

@@ -2,7 +2,7 @@
  *
  * The flow of ref/ is: ref_model.c (arrays as MPFR) -> ref_field_*.c (v_k, its
  * vector-Jacobian products) -> ref_scheme.c (one substep, its discrete adjoint,
- * one backward substep of the continuous adjoint) -> ref_run.c (forward over
+ * one backward substep of the continuous and of the backsolve adjoint) -> ref_run.c (forward over
  * layers, adjoint over layers, gradients, metric gradients) -> ref_certify.c.
  */
 #ifndef NO_REF_INTERNAL_H
@@ -87,5 +87,9 @@ void ref_step_adjoint(ref_stepper *st, size_t k, mpfr_srcptr tau, mpfr_t *z, mpf
 /* One backward step of the continuous adjoint from the anchored end state z1. */
 void ref_step_adjoint_continuous(ref_stepper *st, size_t k, mpfr_srcptr tau, mpfr_t *z1,
                                  mpfr_t *p, mpfr_t *g);
+/* One backward step of the backsolve adjoint: the continuous step from the
+ * carried state z, then z <- z - tau sum_i b_i v(Z_i) (no re-anchoring). */
+void ref_step_adjoint_backsolve(ref_stepper *st, size_t k, mpfr_srcptr tau, mpfr_t *z,
+                                mpfr_t *p, mpfr_t *g);
 
 #endif

@@ -30,8 +30,22 @@ static int grid_alloc(ref_model *m, size_t nsteps)
     return 0;
 }
 
+/* The field scales of a variant, applied to the steps (ref.h): every step
+ * times field_scale, layer scale_layer - 1's times layer_scale. */
+static void grid_scale(ref_model *m)
+{
+    const ref_variant *v = &m->variant;
+    if (v->field_scale != 0)
+        for (size_t t = 0; t < m->nsteps; t++)
+            mpfr_mul_d(m->tau[t], m->tau[t], v->field_scale, MPFR_RNDN);
+    if (v->scale_layer > 0 && v->scale_layer <= m->spec.L && v->layer_scale != 0)
+        for (size_t t = m->first[v->scale_layer - 1]; t < m->first[v->scale_layer]; t++)
+            mpfr_mul_d(m->tau[t], m->tau[t], v->layer_scale, MPFR_RNDN);
+}
+
 /* The uniform grid of the spec: m substeps of h/m per layer, h = 1/L (ode) or
- * 1/sqrt(L) (sqrt), or 1/h_den under a variant. */
+ * 1/sqrt(L) (sqrt), or 1/h_den under a variant (and the variant's step and
+ * field changes). */
 static int grid_uniform(ref_model *m)
 {
     const no_spec *s = &m->spec;
@@ -41,19 +55,21 @@ static int grid_uniform(ref_model *m)
     mpfr_init2(tau, m->prec);
     /* h = 1/n (ode) or 1/sqrt(n) (sqrt), n = L or the variant's h_den. */
     unsigned long n = (unsigned long)(m->variant.h_den ? m->variant.h_den : s->L);
-    if (s->scaling == NO_SCALING_SQRT) {
+    unsigned long sub = m->variant.substep_h ? 1 : (unsigned long)s->m;
+    if ((s->scaling == NO_SCALING_SQRT) != (m->variant.swap_scaling != 0)) {
         mpfr_set_ui(tau, n, MPFR_RNDN);
         mpfr_rec_sqrt(tau, tau, MPFR_RNDN);
-        mpfr_div_ui(tau, tau, (unsigned long)s->m, MPFR_RNDN);
+        mpfr_div_ui(tau, tau, sub, MPFR_RNDN);
     } else {
         mpfr_set_ui(tau, 1, MPFR_RNDN);
-        mpfr_div_ui(tau, tau, n * (unsigned long)s->m, MPFR_RNDN);
+        mpfr_div_ui(tau, tau, n * sub, MPFR_RNDN);
     }
     for (size_t t = 0; t < m->nsteps; t++)
         mpfr_set(m->tau[t], tau, MPFR_RNDN);
     for (size_t k = 0; k <= s->L; k++)
         m->first[k] = k * s->m;
     mpfr_clear(tau);
+    grid_scale(m);
     return 0;
 }
 
@@ -110,6 +126,7 @@ int ref_model_set_grid(ref_model *m, const double *t, size_t count, char *err, s
     }
     mpfr_clear(x);
     mpfr_clears(a, b, (mpfr_ptr)0);
+    grid_scale(m); /* a field scale applies on any grid */
     return 0;
 }
 

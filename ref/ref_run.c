@@ -171,6 +171,16 @@ static void layer_gradient(run_ws *w, size_t k, ref_array *grad[], int np)
     }
 }
 
+/* The adjoint of the spec's kind, layer L-1 down to 0 (adjoint[k] = p at the
+ * boundary z_k).  discrete: each substep from its stored start state z_t;
+ * continuous: from its stored end state z_{t+1} (re-anchored every substep);
+ * backsolve: from the state carried backward from z_L, never re-anchored
+ * (backsolve-adjoint.md).  The backsolve state lives in w->sub itself: step
+ * t overwrites the stored z_t with its reconstruction from z_{t+1}, which
+ * was written by the step after it (the last layer's first step starts from
+ * the forward z_L), so the carry crosses layer boundaries by construction.
+ * The forward states are no longer needed then: ref_run copied the `states`
+ * output before the backward pass. */
 static void backward(run_ws *w, ref_array *adj, ref_array *grad[], int np)
 {
     const no_spec *s = &w->m->spec;
@@ -183,10 +193,13 @@ static void backward(run_ws *w, ref_array *adj, ref_array *grad[], int np)
             mpfr_t *p = w->p.v + i * s->D, *g = w->contrib.v + i * P;
             const ref_model *m = w->m;
             for (size_t t = m->first[k + 1]; t-- > m->first[k];) {
-                if (s->adjoint == NO_ADJOINT_CONTINUOUS)
+                if (s->adjoint == NO_ADJOINT_CONTINUOUS) {
                     ref_step_adjoint_continuous(&w->st, k, m->tau[t], sub_state(w, t + 1, i),
                                                 p, g);
-                else
+                } else if (s->adjoint == NO_ADJOINT_BACKSOLVE) {
+                    copy_block(sub_state(w, t, i), sub_state(w, t + 1, i), s->D);
+                    ref_step_adjoint_backsolve(&w->st, k, m->tau[t], sub_state(w, t, i), p, g);
+                } else
                     ref_step_adjoint(&w->st, k, m->tau[t], sub_state(w, t, i), p, g);
             }
         }

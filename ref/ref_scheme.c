@@ -204,3 +204,27 @@ void ref_step_adjoint_continuous(ref_stepper *st, size_t k, mpfr_srcptr tau, mpf
     for (size_t c = 0; c < st->D; c++)
         mpfr_set(p[c], st->acc[c], MPFR_RNDN);
 }
+
+/* Backsolve adjoint (backsolve-adjoint.md), one backward substep of the
+ * augmented system (z, p, g) from the *carried* state z, not a stored one:
+ * the stages Z_i, P_i and the p and g updates are those of the continuous
+ * substep above, with z in the place of the anchor z1, and then the state
+ * itself takes the backward step with the same stages,
+ *   z <- z - sum_i tau b_i v(Z_i),
+ * so that the next substep (and the next layer) starts from this
+ * reconstruction.  That is what torchdiffeq's odeint_adjoint and diffrax's
+ * BacksolveAdjoint do between output times: one RK step of the whole
+ * augmented state, z included.  stage() always evaluates K[i] = v(Z_i), so
+ * every slope the update needs is there after the continuous substep. */
+void ref_step_adjoint_backsolve(ref_stepper *st, size_t k, mpfr_srcptr tau, mpfr_t *z,
+                                mpfr_t *p, mpfr_t *g)
+{
+    int S = st->tab->stages;
+    ref_step_adjoint_continuous(st, k, tau, z, p, g); /* p, g; K[i] = v(Z_i) */
+    mpfr_t *coef[NO_MAX_STAGES];
+    for (int i = 0; i < S; i++)
+        coef[i] = &st->b[i]; /* tau b_i, set for this tau by the call above */
+    combine(st, st->acc, z, -1, coef, st->K, S);
+    for (size_t c = 0; c < st->D; c++)
+        mpfr_set(z[c], st->acc[c], MPFR_RNDN);
+}

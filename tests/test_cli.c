@@ -289,8 +289,8 @@ static const struct {
      "{'descr': '<i4', 'fortran_order': False, 'shape': (3, 2), }", 0, ""},
     {"output.npy: shape (2, 3), N x d_out is 3 x 2", "(3, 2)", "cand/output.npy", EDIT_HEADER,
      F8_HEADER("(2, 3)", "False"), 0, ""},
-    {"output.npy: fortran_order True", "fortran_order", "cand/output.npy", EDIT_HEADER,
-     F8_HEADER("(3, 2)", "True"), 0, ""},
+    {"output.npy: fortran_order None", "fortran_order", "cand/output.npy", EDIT_HEADER,
+     F8_HEADER("(3, 2)", "None"), 0, ""},
     {"output.npy: shape (2**40, 2**40)", "overflow", "cand/output.npy", EDIT_HEADER,
      F8_HEADER("(1099511627776, 1099511627776)", "False"), 0, ""},
     {"grad_W.npy (required) missing", "grad_W", "cand/grad_W.npy", EDIT_UNLINK, NULL, 0, ""},
@@ -412,7 +412,7 @@ Test(cli, gen_writes_complete_problems, .init = scratch_setup, .fini = scratch_t
     cr_expect_eq(tmp, 0, "gen left a temporary file");
 
     /* the first problem of the suite: linear */
-    IN_SCRATCH(path, "a/b/000-linear-euler-discrete-L8");
+    IN_SCRATCH(path, "a/b/000-linear-euler-discrete-L8-m2-dout3");
     no_problem p;
     char err[256], cand[PATH_MAX];
     cr_assert_eq(no_problem_dir_read(path, &p, err, sizeof err), 0, "%s", err);
@@ -428,10 +428,10 @@ Test(cli, gen_writes_complete_problems, .init = scratch_setup, .fini = scratch_t
 
     /* other inputs: X changed (still finite) */
     no_problem_free(&p);
-    cr_assert_lt((size_t)snprintf(path, sizeof path, "%s/a/b/000-linear-euler-discrete-L8/X.npy",
+    cr_assert_lt((size_t)snprintf(path, sizeof path, "%s/a/b/000-linear-euler-discrete-L8-m2-dout3/X.npy",
                                   scratch), sizeof path);
     poke_first_double(path, 0.5);
-    r = runf("check --problem '%s/a/b/000-linear-euler-discrete-L8' --candidate '%s'", scratch,
+    r = runf("check --problem '%s/a/b/000-linear-euler-discrete-L8-m2-dout3' --candidate '%s'", scratch,
              cand);
     expect_error_result(&r, "golden/ for other inputs", "golden");
     run_free(&r);
@@ -454,6 +454,9 @@ Test(cli, gen_errors_leave_nothing, .init = scratch_setup, .fini = scratch_teard
         {"gen --suite smoke --frobnicate '%s/out'", "--frobnicate"},
         {"gen --suite smoke --prec 10 --out '%s/out'", "--prec"},
         {"gen --out '%s/out'", "--suite"},
+        {"gen --suite smoke --family rff --out '%s/out'", "either --suite or problem options"},
+        {"gen --family rff --L 0 --out '%s/out'", "L"},
+        {"gen --family rff --scheme rk5 --out '%s/out'", "--scheme"},
         {"gen --suite smoke --out", NULL},
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
@@ -463,6 +466,35 @@ Test(cli, gen_errors_leave_nothing, .init = scratch_setup, .fini = scratch_teard
         run_free(&r);
         cr_expect_eq(no_test_count_entries(scratch, NULL), 1, "%s: created files", path);
     }
+}
+
+/* gen of one problem, given by compare's problem options: one directory
+ * named by its sizes (docs/formats.md, "gen's layout"), with golden/, whose
+ * problem.json says what the options said; any scheme and adjoint kind. */
+Test(cli, gen_one_problem, .init = scratch_setup, .fini = scratch_teardown,
+     .timeout = NO_TEST_TIMEOUT_S)
+{
+    run_result r = runf("gen --family mlp --activation softplus --M 5 --scheme tsit5 --m 3 "
+                        "--adjoint continuous --L 4 --N 6 --d-out 3 --out '%s/one'",
+                        scratch);
+    cr_assert_eq(r.status, 0, "gen: exit %d, stderr '%s'", r.status, r.err);
+    const char *name = "000-mlp-softplus-M5-tsit5-continuous-L4-m3-dout3";
+    cr_expect(strstr(r.out, "wrote 1 problem") && strstr(r.out, name), "stdout '%s'", r.out);
+    run_free(&r);
+    char path[PATH_MAX];
+    IN_SCRATCH(path, "one");
+    cr_expect_eq(no_test_count_entries(path, NULL) > 10, 1, "too few files");
+    IN_SCRATCH(path, "one/%s/golden/provenance.json", name);
+    cr_expect_eq(access(path, F_OK), 0, "%s missing", path);
+    IN_SCRATCH(path, "one/%s", name);
+    no_problem p;
+    char err[256];
+    cr_assert_eq(no_problem_dir_read(path, &p, err, sizeof err), 0, "%s", err);
+    cr_expect(p.spec.family == NO_FAMILY_MLP && p.spec.activation == NO_ACT_SOFTPLUS &&
+              p.spec.M == 5 && p.spec.scheme == NO_SCHEME_TSIT5 && p.spec.m == 3 &&
+              p.spec.adjoint == NO_ADJOINT_CONTINUOUS && p.spec.L == 4 && p.spec.N == 6 &&
+              p.spec.d_out == 3);
+    no_problem_free(&p);
 }
 
 /* A conflict at the third problem (its directory, named as in
@@ -475,9 +507,9 @@ Test(cli, gen_failure_midway, .init = scratch_setup, .fini = scratch_teardown,
      .timeout = NO_TEST_TIMEOUT_S)
 {
     char path[PATH_MAX];
-    IN_SCRATCH(path, "out/002-mlp-tanh-euler-discrete-L8");
+    IN_SCRATCH(path, "out/002-mlp-tanh-M6-euler-discrete-L8-m2-dout3");
     no_test_mkdirs(path, 0700);
-    IN_SCRATCH(path, "out/002-mlp-tanh-euler-discrete-L8/golden");
+    IN_SCRATCH(path, "out/002-mlp-tanh-M6-euler-discrete-L8-m2-dout3/golden");
     put_bytes(path, -1, "x", 1);
     run_result r = runf("gen --suite smoke --out '%s/out'", scratch);
     cr_expect_eq(r.status, 2, "exit %d", r.status);
@@ -491,12 +523,12 @@ Test(cli, gen_failure_midway, .init = scratch_setup, .fini = scratch_teardown,
     cr_expect_eq(strlen(r.out), 0, "stdout '%s'", r.out);
     run_free(&r);
     int tmp = -1;
-    IN_SCRATCH(path, "out/002-mlp-tanh-euler-discrete-L8");
+    IN_SCRATCH(path, "out/002-mlp-tanh-M6-euler-discrete-L8-m2-dout3");
     cr_expect_eq(no_test_count_entries(path, NULL), 1, "the foreign directory was changed");
     no_test_count_entries(scratch, &tmp);
     cr_expect_eq(tmp, 0, "a temporary file or directory was left");
-    const char *done[] = {"out/000-linear-euler-discrete-L8/golden/provenance.json",
-                          "out/001-rff-gaussian-euler-discrete-L8/golden/provenance.json"};
+    const char *done[] = {"out/000-linear-euler-discrete-L8-m2-dout3/golden/provenance.json",
+                          "out/001-rff-gaussian-q24-euler-discrete-L8-m2-dout3/golden/provenance.json"};
     for (int i = 0; i < 2; i++) {
         IN_SCRATCH(path, "%s", done[i]);
         cr_expect_neq(access(path, F_OK), 0, "%s written by a failed gen", done[i]);

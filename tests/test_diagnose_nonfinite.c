@@ -145,7 +145,11 @@ Test(diagnose_nonfinite, match_of_nonfinite_is_nan)
  * loss and adjoint ~ 1e346 do not.  A sign-flipped candidate is still
  * named sign_flip; missing_1_over_L is "not computable" (before: its match
  * was taken from its finite arrays alone, the NaN of the others dropped by
- * fmax, so a candidate matching those arrays would have been named it). */
+ * fmax, so a candidate matching those arrays would have been named it).
+ * Growth 1e125 makes the float64 tolerance model infinite (exp(Lambda)):
+ * nothing is named within an infinite tolerance (check calls such a
+ * problem unverifiable and does not diagnose it), so sign_flip is the
+ * nearest hypothesis, reported with its match, not a cause. */
 Test(diagnose_nonfinite, overflowing_hypothesis_is_passed_over)
 {
     no_problem p;
@@ -169,8 +173,9 @@ Test(diagnose_nonfinite, overflowing_hypothesis_is_passed_over)
             cand.a[i].v[e] *= 1 + 0x1.0p-50;
     no_diagnosis d;
     diagnose(&p, &cand, &ref, &d);
-    cr_expect(d.found);
-    cr_expect_str_eq(d.cause, "sign_flip", "detail '%s'", d.detail);
+    cr_expect(!d.found, "named %s within an infinite tolerance", d.cause);
+    cr_expect_str_eq(d.nearest, "sign_flip", "detail '%s'", d.detail);
+    cr_expect(d.nearest_match < 1e-14, "sign_flip matched %g", d.nearest_match);
     int seen = 0;
     for (int i = 0; i < d.nhyp; i++)
         if (!strcmp(d.hyp[i].cause, "missing_1_over_L")) {

@@ -39,9 +39,9 @@
 NO_TEST_SCRATCH("no_gensafe_")
 
 /* The smoke suite's directories, named as in oracle/cmd_gen.c. */
-static const char *const smoke[3] = {"000-linear-euler-discrete-L8",
-                                     "001-rff-gaussian-euler-discrete-L8",
-                                     "002-mlp-tanh-euler-discrete-L8"};
+static const char *const smoke[3] = {"000-linear-euler-discrete-L8-m2-dout3",
+                                     "001-rff-gaussian-q24-euler-discrete-L8-m2-dout3",
+                                     "002-mlp-tanh-M6-euler-discrete-L8-m2-dout3"};
 
 static void put_file(const char *path, const char *text)
 {
@@ -154,9 +154,9 @@ Test(gen_safety, foreign_entries_are_kept, .init = scratch_setup, .fini = scratc
 {
     char path[PATH_MAX], file[PATH_MAX];
     gen_smoke("out", 192);
-    IN_SCRATCH(path, "out/000-linear-euler-discrete-L8/my_candidate");
+    IN_SCRATCH(path, "out/000-linear-euler-discrete-L8-m2-dout3/my_candidate");
     cr_assert_eq(mkdir(path, 0777), 0);
-    IN_SCRATCH(file, "out/000-linear-euler-discrete-L8/my_candidate/output.npy");
+    IN_SCRATCH(file, "out/000-linear-euler-discrete-L8-m2-dout3/my_candidate/output.npy");
     put_file(file, "mine");
 
     expect_regen_refused("a candidate inside a problem directory", "my_candidate");
@@ -166,7 +166,7 @@ Test(gen_safety, foreign_entries_are_kept, .init = scratch_setup, .fini = scratc
 
     /* a file at the top of another problem directory */
     no_test_rmtree(path);
-    IN_SCRATCH(file, "out/001-rff-gaussian-euler-discrete-L8/notes.txt");
+    IN_SCRATCH(file, "out/001-rff-gaussian-q24-euler-discrete-L8-m2-dout3/notes.txt");
     put_file(file, "mine");
     expect_regen_refused("a file next to problem.json", "notes.txt");
     cr_expect(exists(file), "the user's notes.txt was deleted");
@@ -177,7 +177,7 @@ Test(gen_safety, foreign_entries_are_kept, .init = scratch_setup, .fini = scratc
     char target[PATH_MAX];
     IN_SCRATCH(target, "precious.txt");
     put_file(target, "mine");
-    IN_SCRATCH(file, "out/002-mlp-tanh-euler-discrete-L8/golden/loss.txt");
+    IN_SCRATCH(file, "out/002-mlp-tanh-M6-euler-discrete-L8-m2-dout3/golden/loss.txt");
     cr_assert_eq(unlink(file), 0);
     cr_assert_eq(symlink(target, file), 0);
     expect_regen_refused("a symbolic link in golden/", "golden/loss.txt");
@@ -200,24 +200,24 @@ Test(gen_safety, directory_without_manifest_is_kept, .init = scratch_setup,
      .fini = scratch_teardown, .timeout = NO_TEST_TIMEOUT_S)
 {
     char path[PATH_MAX], file[PATH_MAX];
-    put_foreign_file(file, "000-linear-euler-discrete-L8", "problem.json", "{\"mine\": 1}");
+    put_foreign_file(file, "000-linear-euler-discrete-L8-m2-dout3", "problem.json", "{\"mine\": 1}");
     expect_gen_refused("", "no manifest", ".nodeoracle-manifest");
     cr_expect(exists(file), "the user's problem.json was deleted");
     IN_SCRATCH(path, "out");
     cr_expect_eq(no_test_count_entries(path, NULL), 2, "gen changed --out");
 
     /* a manifest that is not gen's (garbage) proves nothing */
-    IN_SCRATCH(path, "out/000-linear-euler-discrete-L8/.nodeoracle-manifest");
+    IN_SCRATCH(path, "out/000-linear-euler-discrete-L8-m2-dout3/.nodeoracle-manifest");
     put_file(path, "problem.json\n");
     expect_gen_refused("", "a manifest without its header", "not a manifest");
     cr_expect(exists(file), "the user's problem.json was deleted");
 
     /* a regular file where a problem directory goes */
-    IN_SCRATCH(path, "out/001-rff-gaussian-euler-discrete-L8");
+    IN_SCRATCH(path, "out/001-rff-gaussian-q24-euler-discrete-L8-m2-dout3");
     put_file(path, "mine");
-    IN_SCRATCH(file, "out/000-linear-euler-discrete-L8");
+    IN_SCRATCH(file, "out/000-linear-euler-discrete-L8-m2-dout3");
     no_test_rmtree(file);
-    expect_gen_refused("", "a file in the way", "001-rff-gaussian-euler-discrete-L8: exists");
+    expect_gen_refused("", "a file in the way", "001-rff-gaussian-q24-euler-discrete-L8-m2-dout3: exists");
     cr_expect(exists(path), "the user's file was deleted");
     IN_SCRATCH(path, "out");
     cr_expect_eq(no_test_count_entries(path, NULL), 1, "gen changed --out");
@@ -347,11 +347,11 @@ Test(gen_safety, conflict_leaves_output_as_found, .init = scratch_setup,
      .fini = scratch_teardown, .timeout = NO_TEST_TIMEOUT_S)
 {
     char path[PATH_MAX];
-    put_foreign_file(path, "001-rff-gaussian-euler-discrete-L8", "mine.txt", "mine");
+    put_foreign_file(path, "001-rff-gaussian-q24-euler-discrete-L8-m2-dout3", "mine.txt", "mine");
     expect_gen_refused("", "a foreign directory at 001", "001-rff-gaussian");
     IN_SCRATCH(path, "out");
     cr_expect_eq(no_test_count_entries(path, NULL), 2, "gen changed --out (problem 000 written?)");
-    IN_SCRATCH(path, "out/000-linear-euler-discrete-L8");
+    IN_SCRATCH(path, "out/000-linear-euler-discrete-L8-m2-dout3");
     cr_expect(!exists(path), "problem 000 was published although 001 conflicts");
 }
 
@@ -381,7 +381,7 @@ static void expect_publish_rolled_back(const char *out, const char *opts, long k
                                        const char *what)
 {
     char path[PATH_MAX];
-    IN_SCRATCH(path, "out/002-mlp-tanh-euler-discrete-L8");
+    IN_SCRATCH(path, "out/002-mlp-tanh-M6-euler-discrete-L8-m2-dout3");
     if (set_immutable(path, 1))
         cr_skip_test("cannot set the immutable flag here (%s): needs CAP_LINUX_IMMUTABLE",
                      strerror(errno));
@@ -469,16 +469,16 @@ Test(gen_safety, stale_temporaries_removed, .init = scratch_setup, .fini = scrat
 
     /* hand-made: a partial problem (with an atomic temporary inside) ... */
     const char *ours[] = {
-        "out/.000-linear-euler-discrete-L8.tmp.Ab12Cd/",
-        "out/.000-linear-euler-discrete-L8.tmp.Ab12Cd/problem.json",
-        "out/.000-linear-euler-discrete-L8.tmp.Ab12Cd/X.npy",
-        "out/.000-linear-euler-discrete-L8.tmp.Ab12Cd/Y.npy.tmp.Qw12Er",
-        "out/.000-linear-euler-discrete-L8.tmp.Ab12Cd/golden/",
-        "out/.000-linear-euler-discrete-L8.tmp.Ab12Cd/golden/states.npy",
+        "out/.000-linear-euler-discrete-L8-m2-dout3.tmp.Ab12Cd/",
+        "out/.000-linear-euler-discrete-L8-m2-dout3.tmp.Ab12Cd/problem.json",
+        "out/.000-linear-euler-discrete-L8-m2-dout3.tmp.Ab12Cd/X.npy",
+        "out/.000-linear-euler-discrete-L8-m2-dout3.tmp.Ab12Cd/Y.npy.tmp.Qw12Er",
+        "out/.000-linear-euler-discrete-L8-m2-dout3.tmp.Ab12Cd/golden/",
+        "out/.000-linear-euler-discrete-L8-m2-dout3.tmp.Ab12Cd/golden/states.npy",
         /* ... and an old tree with its manifest (a gen killed after a swap) */
-        "out/.007-rff-matern-rk4-continuous-L8.tmp.Zz99Yy/",
-        "out/.007-rff-matern-rk4-continuous-L8.tmp.Zz99Yy/problem.json",
-        "out/.007-rff-matern-rk4-continuous-L8.tmp.Zz99Yy/odd-but-listed.dat",
+        "out/.007-rff-matern-q24-rk4-continuous-L8-m2-dout3.tmp.Zz99Yy/",
+        "out/.007-rff-matern-q24-rk4-continuous-L8-m2-dout3.tmp.Zz99Yy/problem.json",
+        "out/.007-rff-matern-q24-rk4-continuous-L8-m2-dout3.tmp.Zz99Yy/odd-but-listed.dat",
     };
     /* not ours */
     const char *theirs[] = {
@@ -498,7 +498,7 @@ Test(gen_safety, stale_temporaries_removed, .init = scratch_setup, .fini = scrat
                 put_file(path, "x");
         }
     }
-    IN_SCRATCH(path, "out/.007-rff-matern-rk4-continuous-L8.tmp.Zz99Yy/.nodeoracle-manifest");
+    IN_SCRATCH(path, "out/.007-rff-matern-q24-rk4-continuous-L8-m2-dout3.tmp.Zz99Yy/.nodeoracle-manifest");
     put_file(path, "nodeoracle-manifest 1\nproblem.json\nodd-but-listed.dat\n");
 
     gen_smoke("out", 192);

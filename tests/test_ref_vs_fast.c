@@ -31,13 +31,33 @@ Test(ref_vs_fast, every_family_scheme_adjoint)
 {
     for (int v = 0; v < NO_TEST_VARIANTS; v++)
         for (int sc = 0; sc < 2; sc++)
-            for (int adj = 0; adj < 2; adj++) {
+            for (int adj = 0; adj < NO_ADJOINT_COUNT; adj++) {
+                /* discrete, continuous, backsolve (m = 2: backsolve carries
+                 * its state through the interior substep and the layer
+                 * boundaries; its tolerance has the extra e^Lambda of
+                 * tolerance.md section 6). */
                 no_spec s;
                 no_test_spec(&s, v, sc ? NO_SCHEME_RK4 : NO_SCHEME_EULER, 2, 40 + (uint64_t)v);
                 s.N = 5, s.L = 4, s.D = 4;
-                s.adjoint = adj ? NO_ADJOINT_CONTINUOUS : NO_ADJOINT_DISCRETE;
+                s.adjoint = (no_adjoint)adj;
                 expect_pass(&s);
             }
+}
+
+/* The backsolve adjoint on every scheme of the table: its backward state
+ * update uses every stage slope with b_i != 0 (fast evaluates some of
+ * them only for backsolve), so each tableau's sparsity is exercised; two
+ * fields (rff and mlp), m = 2, the sizes of the loop above. */
+Test(ref_vs_fast, every_scheme_backsolve)
+{
+    for (int sc = 0; sc < NO_SCHEME_COUNT; sc++)
+        for (int v = 1; v <= 3; v += 2) {
+            no_spec s;
+            no_test_spec(&s, v, (no_scheme_id)sc, 2, 50 + (uint64_t)sc);
+            s.N = 5, s.L = 4, s.D = 4;
+            s.adjoint = NO_ADJOINT_BACKSOLVE;
+            expect_pass(&s);
+        }
 }
 
 /* param_scale 0.5: at 1, the rff problems of this loop have Lambda = 16.5

@@ -7,6 +7,10 @@
  * missing 1/L.  So, for every suite and every hypothesis of no_diagnose
  * (no_diag_cases: the same list, so a new cause is covered by construction):
  *
+ * (smoke, default, deep, wide and schemes: every scheme of the table with
+ * every adjoint kind; default and schemes hold continuous-adjoint problems,
+ * so the discrete_adjoint cause applies only there)
+ *
  *  - visible: on some problem of the suite where it applies, the
  *    hypothesis' outputs differ from the contract's by at least 100 times
  *    the float64 tolerance of the tolerance model, in some array a
@@ -45,6 +49,7 @@
 
 #include "diagnose.h"
 #include "suite.h"
+#include "tableau.h"
 #include "test_util.h"
 #include "tolerance.h"
 
@@ -125,7 +130,7 @@ static double separation(const no_arrays *a, const no_arrays *b, const no_arrays
 /* A rough cost of the reference on s, to run the cheapest problems first. */
 static double cost(const no_spec *s)
 {
-    double stages = s->scheme == NO_SCHEME_RK4 ? 4 : 1;
+    double stages = no_tableau_of(s->scheme)->stages;
     return (double)s->L * (double)s->m * stages * (double)s->N * (double)s->D *
            (double)(s->D + 8 * s->q + 2 * s->M);
 }
@@ -300,3 +305,4 @@ Test(suites, smoke) { check_suite("smoke", 0); }
 Test(suites, default) { check_suite("default", 1); }
 Test(suites, deep) { check_suite("deep", 0); }
 Test(suites, wide) { check_suite("wide", 0); }
+Test(suites, schemes) { check_suite("schemes", 1); }

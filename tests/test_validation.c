@@ -191,8 +191,8 @@ Test(validation_errors, unknown_enums)
     expect_invalid(&s, NO_REQ_NONE, "scaling", "scaling 2");
 
     no_spec_default(&s);
-    s.adjoint = (no_adjoint)2;
-    expect_invalid(&s, NO_REQ_NONE, "adjoint", "adjoint 2");
+    s.adjoint = (no_adjoint)NO_ADJOINT_COUNT; /* 2 is backsolve */
+    expect_invalid(&s, NO_REQ_NONE, "adjoint", "adjoint 3");
 
     /* kernel and activation are read only by their family. */
     rff_spec(&s, (no_kernel)2);

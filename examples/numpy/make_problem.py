@@ -15,6 +15,9 @@ import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tableaux import SCHEMES  # noqa: E402
+
 
 def make(out, family="linear", scheme="euler", m=1, L=3, N=5, d_in=2, d_out=2, D=3,
          q=6, M=4, activation="tanh", kernel="gaussian", ell=1.0, nu=2.5,
@@ -66,9 +69,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="write a small random problem directory")
     ap.add_argument("out")
     ap.add_argument("--family", default="linear", choices=("linear", "rff", "mlp"))
-    ap.add_argument("--scheme", default="euler", choices=("euler", "rk4"))
+    ap.add_argument("--scheme", default="euler", choices=SCHEMES)
     ap.add_argument("--scaling", default="ode", choices=("ode", "sqrt"))
-    ap.add_argument("--adjoint", default="discrete", choices=("discrete", "continuous"))
+    ap.add_argument("--adjoint", default="discrete",
+                    choices=("discrete", "continuous", "backsolve"))
     ap.add_argument("--activation", default="tanh", choices=("tanh", "softplus", "relu"))
     ap.add_argument("--kernel", default="gaussian", choices=("gaussian", "matern"))
     for k, d in (("m", 1), ("L", 3), ("N", 5), ("d_in", 2), ("d_out", 2), ("D", 3),

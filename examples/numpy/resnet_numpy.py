@@ -9,8 +9,13 @@ runs the residual network / Neural-ODE discretisation of proofs-notes/convention
 
 and computes the gradient of F with respect to the parameters by hand-written
 backpropagation through the scheme (the discrete adjoint: stages recomputed, the
-lam/mu recurrences), or by the continuous (optimise-then-discretise) adjoint when the
-problem says adjoint = continuous. No autodiff library is used.
+lam/mu recurrences), by the continuous (optimise-then-discretise) adjoint when the
+problem says adjoint = continuous (the augmented system integrated backward with the same
+tableau and step -tau, the state re-anchored at every stored substep state), or by the
+backsolve adjoint when it says adjoint = backsolve (the same, but the state starts at the
+forward z_L and is carried backward by the same steps, as torchdiffeq's odeint_adjoint
+does).  Every scheme of the table (tableaux.py) runs through the same code, written once
+for an explicit tableau (a, b).  No autodiff library is used.
 
 It also carries deliberate bugs ("mutants"), switched on by name, so that one can see
 `nodeoracle check` fail and diagnose each one. Each mutant is a change a user could
@@ -23,12 +28,18 @@ Library use:
     prob = rn.load_problem("PROBLEM_DIR")
     res = rn.run(prob)                     # dict: output, loss, grad (dict), adjoint, states
     res = rn.run(prob, mutant="missing_half", dtype=np.float32, grid=np.load("grid.npy"))
+    res = rn.run(prob, scheme="rk4-38", adjoint="backsolve")   # torchdiffeq odeint_adjoint
 """
 
 import json
 import os
+import sys
 
 import numpy as np
+
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tableaux import SCHEMES, float_tableau  # noqa: E402  (examples/numpy/tableaux.py)
 
 MUTANTS = (
     "missing_1_over_N",
@@ -43,7 +54,37 @@ MUTANTS = (
     "depth_off_by_one",
     "continuous_adjoint",
     "low_precision",
+    # the second generation: one per hypothesis family added to the diagnosis later
+    "substep_h",
+    "half_mean",
+    "extra_half",
+    "detached_stage",
+    "transposed_grad_blocks",
+    "sqrt_step",
+    "layer_sign",
+    "layer_scale",
+    "layer_shift",
+    "layer_wrap",
+    "rff_phase_dropped",
+    "swapped_grad_arrays",
 )
+
+# The diagnosis.cause `nodeoracle check` should give for each mutant (docs/check.md;
+# examples/README.md).  The first generation's causes are their own names.
+MUTANT_CAUSES = dict({m: m for m in MUTANTS[:12]}, **{
+    "substep_h": "substep_size",
+    "half_mean": "loss_scaled",
+    "extra_half": "loss_scaled",
+    "detached_stage": "backward_error",
+    "transposed_grad_blocks": "transposed_gradient",
+    "sqrt_step": "wrong_scaling",
+    "layer_sign": "layer_sign",
+    "layer_scale": "layer_scale",
+    "layer_shift": "layer_params",
+    "layer_wrap": "layer_params",
+    "rff_phase_dropped": "rff_no_phase+field_scale",
+    "swapped_grad_arrays": "swapped_arrays",
+})
 
 # Which families a mutant makes sense for (None: every family).
 MUTANT_FAMILIES = {
@@ -51,19 +92,37 @@ MUTANT_FAMILIES = {
     "missing_rff_scale": ("rff",),
     "rff_no_phase": ("rff",),
     "transposed_weights": ("linear", "mlp"),
+    "rff_phase_dropped": ("rff",),
+    "swapped_grad_arrays": ("mlp",),
 }
 
 PARAMS = {"linear": ("W",), "rff": ("W",), "mlp": ("a", "u", "b")}
 
-# Butcher tableaux (a strictly lower triangular, b weights).
-TABLEAUX = {
-    "euler": ([[0.0]], [1.0]),
-    "rk4": ([[0.0, 0.0, 0.0, 0.0],
-             [0.5, 0.0, 0.0, 0.0],
-             [0.0, 0.5, 0.0, 0.0],
-             [0.0, 0.0, 1.0, 0.0]],
-            [1.0 / 6.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 6.0]),
-}
+# Butcher tableaux as float64 (tableaux.py: exact values from the literature, checked
+# against their order conditions): name -> (a, b), a strictly lower triangular.
+TABLEAUX = {name: float_tableau(name) for name in SCHEMES}
+
+ADJOINTS = ("discrete", "continuous", "backsolve")
+
+
+def mutant_applies(spec, mutant, grid=None):
+    """None when `mutant` changes the computation of this problem in the way it is
+    meant to (it may still be a no-op by accident), else the reason it does not apply."""
+    fams = MUTANT_FAMILIES.get(mutant)
+    if fams is not None and spec["family"] not in fams:
+        return "applies to family %s only" % "/".join(fams)
+    L = spec["L"]
+    if mutant == "substep_h" and (spec["m"] < 2 or grid is not None):
+        return "needs m > 1 substeps on the uniform grid"
+    if mutant == "detached_stage" and len(TABLEAUX[spec["scheme"]][1]) < 2:
+        return "needs a scheme with at least 2 stages"
+    if mutant == "layer_shift" and L < 3:
+        return "needs L >= 3 (layer L//2 + 1 must exist)"
+    if mutant in ("layer_wrap", "layer_sign", "layer_scale") and L < 2:
+        return "needs L >= 2"
+    if mutant == "sqrt_step" and L < 2:
+        return "needs L >= 2 (1/L = 1/sqrt(L) at L = 1)"
+    return None
 
 
 class ProblemError(Exception):
@@ -94,7 +153,7 @@ def load_problem(path):
         raise ProblemError("problem.json: unknown scheme '%s'" % spec["scheme"])
     if spec["scaling"] not in ("ode", "sqrt"):
         raise ProblemError("problem.json: unknown scaling '%s'" % spec["scaling"])
-    if spec["adjoint"] not in ("discrete", "continuous"):
+    if spec["adjoint"] not in ADJOINTS:
         raise ProblemError("problem.json: unknown adjoint '%s'" % spec["adjoint"])
     if fam == "mlp" and spec.get("activation") not in ("tanh", "softplus", "relu"):
         raise ProblemError("problem.json: mlp needs activation tanh, softplus or relu")
@@ -277,19 +336,32 @@ def layer_steps(L, h, m, grid=None, tol=1e-12):
 # The model
 # --------------------------------------------------------------------------------------
 
-def run(prob, mutant=None, dtype=np.float64, grid=None, want_grad=True, start=None):
+def run(prob, mutant=None, dtype=np.float64, grid=None, want_grad=True, start=None,
+        scheme=None, adjoint=None):
     """Forward pass, loss, gradient, adjoint states and layer states.
 
     Returns {"output", "loss", "grad": {name: array}, "adjoint", "states"}; the arrays
     are in `dtype` (float64 or float32).  mutant: None or one of MUTANTS.
+    scheme: a name of the table instead of the problem's (what the user's library ran);
+    adjoint: "discrete", "continuous" or "backsolve" instead of the problem's.
     start=(k0, z): begin at layer k0 with state z instead of A x (for finite-difference
     checks of the adjoint states; states/adjoint then cover layers k0..L only)."""
     if mutant is not None and mutant not in MUTANTS:
         raise ValueError("unknown mutant %r (known: %s)" % (mutant, ", ".join(MUTANTS)))
-    spec = prob["spec"]
+    spec = dict(prob["spec"])
+    if scheme is not None:
+        if scheme not in TABLEAUX:
+            raise ProblemError("unknown scheme %r (known: %s)" % (scheme, ", ".join(TABLEAUX)))
+        spec["scheme"] = scheme
+    if adjoint is not None:
+        if adjoint not in ADJOINTS:
+            raise ProblemError("unknown adjoint %r (known: %s)" % (adjoint, ", ".join(ADJOINTS)))
+        spec["adjoint"] = adjoint
     fam = spec["family"]
-    if mutant in MUTANT_FAMILIES and fam not in MUTANT_FAMILIES[mutant]:
-        raise ValueError("mutant %s does not apply to family %s" % (mutant, fam))
+    if mutant is not None:
+        why = mutant_applies(spec, mutant, grid)
+        if why is not None:
+            raise ValueError("mutant %s does not apply to this problem: %s" % (mutant, why))
     if mutant == "low_precision":
         dtype = np.float32           # the bug: everything computed in single precision
     dtype = np.dtype(dtype)
@@ -308,11 +380,16 @@ def run(prob, mutant=None, dtype=np.float64, grid=None, want_grad=True, start=No
         h_used = 1.0                               # forgot to divide by the depth
     elif mutant == "depth_off_by_one":
         h_used = 1.0 / (L + 1) if spec["scaling"] == "ode" else 1.0 / np.sqrt(L + 1)
+    elif mutant == "sqrt_step":
+        # the other scaling's step: 1/sqrt(L) on an ode problem, 1/L on a sqrt one
+        h_used = 1.0 / np.sqrt(L) if spec["scaling"] == "ode" else 1.0 / L
     else:
         h_used = h
     steps = layer_steps(L, h, m, grid)
     if h_used != h:                                # the buggy h, on any grid
         steps = [[tau * (h_used / h) for tau in s] for s in steps]
+    if mutant == "substep_h":
+        steps = [[h] * m for _ in range(L)]        # each of the m substeps takes h, not h/m
     steps = [[dtype.type(tau) for tau in s] for s in steps]
 
     # ---- field -------------------------------------------------------------------
@@ -325,14 +402,30 @@ def run(prob, mutant=None, dtype=np.float64, grid=None, want_grad=True, start=No
         elif mutant == "rff_no_phase":
             c = dtype.type(1.0 / np.sqrt(q))       # cos(Omega z)/sqrt(q), the authors' code
         else:
-            c = dtype.type(np.sqrt(2.0 / q))
+            c = dtype.type(np.sqrt(2.0 / q))       # (rff_phase_dropped keeps the scale)
         field = RFFField(arr["W"], arr["Omega"], arr["beta"], c,
-                         phase=(mutant != "rff_no_phase"))
+                         phase=(mutant not in ("rff_no_phase", "rff_phase_dropped")))
     else:
         M = spec["M"]
         inv_M = one if mutant == "missing_1_over_M" else dtype.type(1.0 / M)
         field = MLPField(arr["a"], arr["u"], arr["b"], spec["activation"], inv_M,
                          swap=(mutant == "transposed_weights"))
+
+    # Layer k evaluates factor[k] * v with the parameters of layer pidx[k] (and its
+    # gradient goes to that layer's block, as autograd of such a forward pass would):
+    # the identity except for the layer mutants.
+    k_half = L // 2
+    pidx = list(range(L))
+    factor = [one] * L
+    if mutant == "layer_sign":
+        factor[k_half] = -one
+    elif mutant == "layer_scale":
+        factor[k_half] = dtype.type(3)
+    elif mutant == "layer_shift":
+        pidx[k_half] = k_half + 1
+    elif mutant == "layer_wrap":
+        pidx = [(k - 1) % L for k in range(L)]     # params[k - 1]: layer 0 gets params[-1]
+    lay = [Layer(field, pidx[k], factor[k]) for k in range(L)]
 
     A_tab, b_tab = TABLEAUX[spec["scheme"]]
     A_tab = [[dtype.type(x) for x in row] for row in A_tab]
@@ -348,7 +441,7 @@ def run(prob, mutant=None, dtype=np.float64, grid=None, want_grad=True, start=No
     states = [z]
     traj = [None] * L                              # traj[k]: substep boundary states
     for k in range(k0, L):
-        th = field.layer(k)
+        f = lay[k]
         bnd = [z]
         for tau in steps[k]:
             K = []
@@ -357,9 +450,10 @@ def run(prob, mutant=None, dtype=np.float64, grid=None, want_grad=True, start=No
                 for j in range(i):
                     if A_tab[i][j] != 0:
                         Y = Y + tau * A_tab[i][j] * K[j]
-                K.append(field.v(th, Y))
+                K.append(f.v(Y))
             for i in range(s):
-                z = z + tau * b_tab[i] * K[i]
+                if b_tab[i] != 0:
+                    z = z + tau * b_tab[i] * K[i]
             bnd.append(z)
         traj[k] = bnd
         states.append(z)
@@ -370,6 +464,7 @@ def run(prob, mutant=None, dtype=np.float64, grid=None, want_grad=True, start=No
     else:
         r = out - arr["Y"]
     sq = np.sum(r * r)
+    nd = N * spec["d_out"]
     if mutant == "missing_1_over_N":
         loss, cL = 0.5 * sq, one                   # 1/2 sum |.|^2
     elif mutant == "missing_half":
@@ -377,8 +472,13 @@ def run(prob, mutant=None, dtype=np.float64, grid=None, want_grad=True, start=No
     elif mutant == "mean_over_outputs":
         # torch.nn.MSELoss(): the mean over all N * d_out squared errors, which is
         # the contract's 1/(2N) sum only when d_out = 2
-        nd = N * spec["d_out"]
         loss, cL = sq / nd, dtype.type(2.0 / nd)
+    elif mutant == "half_mean":
+        # 0.5 * MSELoss(): 1/2 of the mean over all N * d_out squared errors
+        loss, cL = 0.5 * (sq / nd), dtype.type(1.0 / nd)
+    elif mutant == "extra_half":
+        # the 1/2 written twice: 0.5 * (1/(2N)) sum |.|^2
+        loss, cL = 0.5 * (sq / (2 * N)), dtype.type(0.5 / N)
     else:
         loss, cL = sq / (2 * N), dtype.type(1.0 / N)
     res = {"output": out, "loss": dtype.type(loss), "states": np.stack(states)}
@@ -392,25 +492,62 @@ def run(prob, mutant=None, dtype=np.float64, grid=None, want_grad=True, start=No
     grads = {name: np.zeros_like(arr[name]) for name in PARAMS[fam]}
     adjoint = [None] * (L + 1)
     adjoint[L] = p
-    continuous = spec["adjoint"] == "continuous" or mutant == "continuous_adjoint"
+    kind = spec["adjoint"]
+    if mutant == "continuous_adjoint":
+        kind = "continuous"
+    zb = z                                         # backsolve: the state carried backward
     for k in range(L - 1, k0 - 1, -1):
-        th = field.layer(k)
+        f = lay[k]
+        # detached_stage: in the second half of the network the backward pass drops the
+        # dependence of stage 2 on the state (a .detach() of that stage's input)
+        cut = 1 if mutant == "detached_stage" and k >= L // 2 else None
         bnd = traj[k]
         for n in range(len(steps[k]) - 1, -1, -1):
             tau = steps[k][n]
-            if continuous:
-                p = _continuous_substep(field, th, k, bnd[n + 1], p, tau, A_tab, b_tab,
-                                        grads)
+            if kind == "continuous":
+                p, _ = _continuous_substep(f, bnd[n + 1], p, tau, A_tab, b_tab, grads, cut)
+            elif kind == "backsolve":
+                p, zb = _continuous_substep(f, zb, p, tau, A_tab, b_tab, grads, cut)
             else:
-                p = _discrete_substep(field, th, k, bnd[n], p, tau, A_tab, b_tab, grads)
+                p = _discrete_substep(f, bnd[n], p, tau, A_tab, b_tab, grads, cut)
         adjoint[k] = p
+    if mutant == "transposed_grad_blocks":
+        # each layer's block of the first parameter array stored transposed, reshaped
+        # (C order) into the block's shape
+        first = PARAMS[fam][0]
+        g = grads[first]
+        grads[first] = np.stack([np.reshape(g[k].T, g[k].shape) for k in range(g.shape[0])])
+    if mutant == "swapped_grad_arrays":
+        grads["a"], grads["u"] = grads["u"], grads["a"]   # written into each other's file
     res["grad"] = grads
     res["adjoint"] = np.stack(adjoint[k0:])
     return res
 
 
-def _discrete_substep(field, th, k, z, pn, tau, A_tab, b_tab, grads):
-    """Backpropagation through one step started at z; pn = cotangent of its end."""
+class Layer:
+    """Layer k's field as the network evaluates it: scale * v with the parameters of
+    layer `index`, whose gradient block receives the parameter gradient."""
+
+    def __init__(self, field, index, scale):
+        self.field, self.index, self.scale = field, index, scale
+        self.th = field.layer(index)
+
+    def v(self, Z):
+        out = self.field.v(self.th, Z)
+        return out if self.scale == 1 else self.scale * out
+
+    def vjp_z(self, Z, Lam):
+        # (c v)'^T w = v'^T (c w)
+        return self.field.vjp_z(self.th, Z, Lam if self.scale == 1 else self.scale * Lam)
+
+    def vjp_theta(self, Z, Lam, grads):
+        self.field.vjp_theta(self.th, Z, Lam if self.scale == 1 else self.scale * Lam,
+                             grads, self.index)
+
+
+def _discrete_substep(f, z, pn, tau, A_tab, b_tab, grads, cut=None):
+    """Backpropagation through one step started at z; pn = cotangent of its end.
+    cut: a stage index whose input is detached (its mu is dropped), or None."""
     s = len(b_tab)
     # recompute the stages
     Ys, K = [], []
@@ -420,7 +557,7 @@ def _discrete_substep(field, th, k, z, pn, tau, A_tab, b_tab, grads):
             if A_tab[i][j] != 0:
                 Y = Y + tau * A_tab[i][j] * K[j]
         Ys.append(Y)
-        K.append(field.v(th, Y))
+        K.append(f.v(Y))
     mu = [None] * s
     p = pn
     for i in range(s - 1, -1, -1):
@@ -429,16 +566,21 @@ def _discrete_substep(field, th, k, z, pn, tau, A_tab, b_tab, grads):
             if A_tab[j][i] != 0:
                 lam = lam + A_tab[j][i] * mu[j]
         lam = tau * lam                            # cotangent of K_i
-        mu[i] = field.vjp_z(th, Ys[i], lam)        # cotangent of Y_i
-        field.vjp_theta(th, Ys[i], lam, grads, k)
+        mu[i] = f.vjp_z(Ys[i], lam)                # cotangent of Y_i
+        if i == cut:
+            mu[i] = np.zeros_like(mu[i])           # the bug: Y_i treated as a constant
+        f.vjp_theta(Ys[i], lam, grads)
     for i in range(s):
         p = p + mu[i]
     return p
 
 
-def _continuous_substep(field, th, k, z1, p1, tau, A_tab, b_tab, grads):
-    """One backward step of the augmented adjoint ODE with step -tau, re-anchored at
-    the stored forward state z1 (conventions.md "Continuous adjoint")."""
+def _continuous_substep(f, z1, p1, tau, A_tab, b_tab, grads, cut=None):
+    """One backward step of the augmented system (z, p, g) with step -tau from
+    (z1, p1) (conventions.md "Continuous adjoint").  Returns (p0, z0): the adjoint at
+    the step's start and the state integrated backward to it, which the continuous
+    adjoint discards (it re-anchors to the stored forward state) and the backsolve
+    adjoint carries on.  cut: a stage whose state-Jacobian term is dropped."""
     s = len(b_tab)
     Zs, V, Ps, DP = [], [], [], []
     for i in range(s):
@@ -450,13 +592,15 @@ def _continuous_substep(field, th, k, z1, p1, tau, A_tab, b_tab, grads):
                 P = P + tau * A_tab[i][j] * DP[j]
         Zs.append(Z)
         Ps.append(P)
-        V.append(field.v(th, Z))
-        DP.append(field.vjp_z(th, Z, P))
-    p = p1
+        V.append(f.v(Z))
+        DP.append(np.zeros_like(P) if i == cut else f.vjp_z(Z, P))
+    p, z = p1, z1
     for i in range(s):
-        p = p + tau * b_tab[i] * DP[i]
-        field.vjp_theta(th, Zs[i], (tau * b_tab[i]) * Ps[i], grads, k)
-    return p
+        if b_tab[i] != 0:
+            p = p + tau * b_tab[i] * DP[i]
+            z = z - tau * b_tab[i] * V[i]
+            f.vjp_theta(Zs[i], (tau * b_tab[i]) * Ps[i], grads)
+    return p, z
 
 
 def loss_only(prob, arrays_override=None, mutant=None, grid=None):

@@ -69,14 +69,14 @@ def require_torch():
 
 PARAMS = {"linear": ("W",), "rff": ("W",), "mlp": ("a", "u", "b")}
 
-TABLEAUX = {
-    "euler": ([[0.0]], [1.0]),
-    "rk4": ([[0.0, 0.0, 0.0, 0.0],
-             [0.5, 0.0, 0.0, 0.0],
-             [0.0, 0.5, 0.0, 0.0],
-             [0.0, 0.0, 1.0, 0.0]],
-            [1.0 / 6.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 6.0]),
-}
+# The tableaux and the library method names are shared with the NumPy example
+# (examples/numpy/tableaux.py: exact values from the literature, order conditions
+# checked, compared with problem/tableau.c by tests/test_examples.c).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "numpy"))
+import tableaux  # noqa: E402
+
+TABLEAUX = {name: tableaux.float_tableau(name) for name in tableaux.SCHEMES}
+ADJOINTS = ("discrete", "continuous", "backsolve")
 
 
 class ProblemError(Exception):
@@ -171,12 +171,28 @@ class Model:
         return (s @ p["a"][k]) / M                                   # (1/M) sum_j a_j s_j
 
 
-def run(prob, dtype=None, grid=None):
+def run(prob, dtype=None, grid=None, scheme=None, adjoint=None):
     """Forward, loss, gradient (autograd), adjoint states and layer states.
-    Returns NumPy arrays in the computation's dtype."""
+    Returns NumPy arrays in the computation's dtype.  scheme: a name of the table
+    instead of the problem's; adjoint: discrete (autograd through the solver, as
+    torchdiffeq's odeint), backsolve (the adjoint ODE integrated backward together with
+    the state from z_L, as odeint_adjoint) or continuous (the same, re-anchored at the
+    stored substep states), instead of the problem's."""
     require_torch()
     dtype = dtype or torch.float64
-    spec, arrays = prob["spec"], prob["arrays"]
+    spec, arrays = dict(prob["spec"]), prob["arrays"]
+    if scheme is not None:
+        if scheme not in TABLEAUX:
+            raise ProblemError("unknown scheme %r" % scheme)
+        spec["scheme"] = scheme
+    if adjoint is not None:
+        if adjoint not in ADJOINTS:
+            raise ProblemError("unknown adjoint %r" % adjoint)
+        spec["adjoint"] = adjoint
+    if spec["scheme"] not in TABLEAUX:
+        raise ProblemError("problem.json: unknown scheme %r" % spec["scheme"])
+    if spec["adjoint"] not in ADJOINTS:
+        raise ProblemError("problem.json: unknown adjoint %r" % spec["adjoint"])
     L, m, N = spec["L"], spec["m"], spec["N"]
     if spec["scaling"] == "sqrt":
         if grid is not None:
@@ -199,7 +215,8 @@ def run(prob, dtype=None, grid=None):
                     Yi = Yi + (tau * a_tab[i][j]) * K[j]
             K.append(model.v(k, Yi))
         for i in range(s):
-            z = z + (tau * b_tab[i]) * K[i]
+            if b_tab[i] != 0:
+                z = z + (tau * b_tab[i]) * K[i]
         return z
 
     z = X @ A.T
@@ -222,7 +239,8 @@ def run(prob, dtype=None, grid=None):
         adjoint = [zk.grad for zk in states]
     else:
         grad, adjoint = _continuous_adjoint(model, boundaries, steps, out, Y, B, N,
-                                            a_tab, b_tab)
+                                            a_tab, b_tab,
+                                            backsolve=spec["adjoint"] == "backsolve")
 
     def np_(t):
         return t.detach().cpu().numpy()
@@ -233,9 +251,12 @@ def run(prob, dtype=None, grid=None):
             "states": np.stack([np_(zk) for zk in states])}
 
 
-def _continuous_adjoint(model, boundaries, steps, out, Y, B, N, a_tab, b_tab):
-    """Backward integration of dp/ds = -Dv^T p, dg/ds = -(dv/dtheta)^T p with the same
-    tableau and step -tau, re-anchored at the stored forward states."""
+def _continuous_adjoint(model, boundaries, steps, out, Y, B, N, a_tab, b_tab, backsolve=False):
+    """Backward integration of dz/ds = v, dp/ds = -Dv^T p, dg/ds = -(dv/dtheta)^T p with
+    the same tableau and step -tau.  Re-anchored at the stored forward states
+    (continuous), or (backsolve) with the state started at the forward z_L and carried
+    backward by the same steps, never reset: what torchdiffeq's odeint_adjoint does with
+    t = [0, 1] (proofs-notes/continuous-adjoint.md, section 5)."""
     L, s = len(steps), len(b_tab)
     names = list(model.params)
     leaves = [model.params[n] for n in names]
@@ -253,11 +274,13 @@ def _continuous_adjoint(model, boundaries, steps, out, Y, B, N, a_tab, b_tab):
         grad = [torch.zeros_like(t) for t in leaves]
         adjoint = [None] * (L + 1)
         adjoint[L] = p
+        zb = boundaries[L - 1][-1].detach()                  # backsolve: z_L, then carried
         for k in range(L - 1, -1, -1):
             bnd = boundaries[k]
             for n in range(len(steps[k]) - 1, -1, -1):
                 tau = steps[k][n]
-                z1, p1 = bnd[n + 1].detach(), p
+                z1 = zb if backsolve else bnd[n + 1].detach()
+                p1 = p
                 V, DP, GP = [], [], []
                 for i in range(s):
                     Z, P = z1, p1
@@ -270,7 +293,10 @@ def _continuous_adjoint(model, boundaries, steps, out, Y, B, N, a_tab, b_tab):
                     DP.append(dz)
                     GP.append(dth)
                 for i in range(s):
+                    if b_tab[i] == 0:
+                        continue
                     p = p + (tau * b_tab[i]) * DP[i]
+                    zb = zb - (tau * b_tab[i]) * V[i] if backsolve else zb
                     for g, d in zip(grad, GP[i]):
                         g += (tau * b_tab[i]) * d
             adjoint[k] = p
