@@ -10,7 +10,7 @@
 #   make fuzz       install clang and libFuzzer if missing, build the libFuzzer
 #                   harnesses (fuzz/README.md: make -C fuzz smoke|long to run them)
 #   make examples-matrix  every NumPy mutant on every default problem, named
-#                   (a two-minute sweep; make test runs a subset)
+#                   (a long sweep, about 25 minutes; make test runs a subset)
 #   make install    bin/nodeoracle, lib/libnodeoracle.a, include/nodeoracle.h and
 #                   lib/pkgconfig/nodeoracle.pc under PREFIX (default /usr/local),
 #                   staged under DESTDIR when given
@@ -134,8 +134,8 @@ fuzz:
 # static library, the one public header (include/nodeoracle.h, self-contained:
 # the internal headers are not installed) and a pkg-config file whose prefix
 # is PREFIX (DESTDIR only stages the files, as packagers expect).
-# The library's own dependencies are private requirements: link with
-# `pkg-config --static --libs nodeoracle`.
+# The library is a static archive only, so its own dependencies are in the
+# .pc file's Libs: `pkg-config --cflags --libs nodeoracle` links them.
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 BINDIR      = $(PREFIX)/bin

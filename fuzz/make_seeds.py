@@ -34,7 +34,8 @@ def npy(shape, values=None, descr="<f8", version=1, fortran=False, pad=True):
         head += " " * ((-(pre + len(head) + 1)) % 64)
     head = (head + "\n").encode()
     lenb = struct.pack("<H", len(head)) if version == 1 else struct.pack("<I", len(head))
-    data = b"".join(struct.pack("<d" if descr == "<f8" else "<f", v) for v in values)
+    fmt = (">" if descr[0] == ">" else "<") + ("d" if descr.endswith("8") else "f")
+    data = b"".join(struct.pack(fmt, v) for v in values)
     return b"\x93NUMPY" + bytes([version, 0]) + lenb + head + data
 
 
@@ -111,7 +112,10 @@ def main(gen, out):
     write(d, "f4_4d", npy((1, 2, 1, 2), descr="<f4"))
     write(d, "v2", npy((3,), version=2))
     write(d, "nan_inf", npy((2,), [float("nan"), float("inf")]))
-    write(d, "bad_fortran", npy((2, 2), fortran=True))
+    write(d, "fortran", npy((2, 3), fortran=True))     # read, reordered to C order
+    write(d, "f8_big_endian", npy((2, 2), descr=">f8"))
+    write(d, "f4_big_fortran", npy((3, 2), descr=">f4", fortran=True))
+    write(d, "bad_native_order", npy((2,), descr="=f8"))
     write(d, "bad_truncated", npy((4,))[:-5])
     write(d, "bad_unpadded", npy((2,), pad=False))
     # ---- problem directories.

@@ -29,9 +29,9 @@
  *
  * Building against it (the library is a static archive, so its own
  * dependencies MPFR, GMP, jansson, nettle and libm are linked too):
- *     cc prog.c $(pkg-config --cflags --static --libs nodeoracle)
- * Note the --static: MPFR and the others are listed as private
- * requirements, which plain `--libs` leaves out.
+ *     cc prog.c $(pkg-config --cflags --libs nodeoracle)
+ * (the archive is static only, so nodeoracle.pc's Libs name MPFR and the
+ * others: no --static is needed).
  */
 #ifndef NODEORACLE_H
 #define NODEORACLE_H

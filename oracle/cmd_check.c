@@ -36,12 +36,18 @@ const char no_cmd_check_help[] =
     "  reference from DIR/golden/ when present (or computes it, --on-the-fly), and compares\n"
     "  every array the candidate provided against a tolerance derived from the declared\n"
     "  precision and the problem (proofs-notes/tolerance.md). On failure it diagnoses:\n"
-    "  the reference is run on each hypothesised bug (a missing 1/N, 1/2, 1/L, 1/M or\n"
-    "  sqrt(2/q), a loss averaged over output components as torch.nn.MSELoss does, no\n"
-    "  rff phase, transposed weights, a sign flip, an off-by-one depth, the continuous\n"
-    "  instead of the discrete adjoint, a lower precision) and the best match is named\n"
-    "  with how well it matches (docs/check.md). An array that cannot be judged is not\n"
-    "  diagnosed.\n"
+    "  the reference is run on hypothesised bugs, simplest first: a missing 1/N, 1/2,\n"
+    "  1/L, 1/M or sqrt(2/q), torch.nn.MSELoss's mean, no rff phase, transposed\n"
+    "  weights, a sign flip, an off-by-one depth, h instead of h/m, the other\n"
+    "  scaling's step, another adjoint kind (discrete, continuous, backsolve: with\n"
+    "  its gap and fitted order); a factor on the loss; transposed gradient blocks or\n"
+    "  swapped arrays; a sign, a factor or another layer's parameters in one layer\n"
+    "  (named with the layer); pairs of these; a lower precision.  A cause is named\n"
+    "  only if its hypothesis explains the candidate within the tolerance; else the\n"
+    "  measured facts are reported (the first diverging layer of states and adjoint,\n"
+    "  a constant ratio, the nearest hypothesis) and the cause is `unknown`\n"
+    "  (docs/check.md, proofs-notes/diagnosis.md). An array that cannot be judged is\n"
+    "  not diagnosed.\n"
     "\n"
     "  With --problems and --candidates, every problem directory DIR/NAME/ (those\n"
     "  holding problem.json, e.g. what gen --suite writes) is checked against the\n"
@@ -389,13 +395,15 @@ static void print_diagnosis(const no_diagnosis *d, size_t L)
         printf(" [%s]", d->variant);
     if (d->found && !strcmp(d->cause, "low_precision"))
         printf(" (the size of the candidate's error, not a match: below)");
+    else if (d->found && !strcmp(d->cause, "backward_error"))
+        printf(" (a location, not a computation: below)");
     else if (d->found)
         printf(" (the candidate matches it to %.3e; the contract only to %.3e)", d->match,
                d->contract_match);
     else {
-        char m1[32], m2[32];
-        printf(" (best hypothesis matched to %s, the contract to %s)",
-               no_diag_match_text(d->match, m1, sizeof m1),
+        char m2[32];
+        printf(" (no hypothesis explains the candidate within its tolerance; the contract "
+               "matches to %s)",
                no_diag_match_text(d->contract_match, m2, sizeof m2));
     }
     printf("\n");

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 
@@ -271,6 +272,25 @@ void no_report_error_json(const char *msg)
     json_object_set_new(e, "exit_status", json_integer(NO_EXIT_USAGE));
     json_object_set_new(o, "error", e);
     no_report_json_print(o);
+}
+
+void no_report_error_json_noalloc(const char *msg)
+{
+    if (!json_errors_command || json_error_printed)
+        return;
+    json_error_printed = 1;
+    /* Formatted into static storage and written with write(2): malloc (and
+     * so jansson and stdio's buffers) may have no memory left.  msg is one
+     * of nodeoracle's own lines, with no character JSON must escape. */
+    static char buf[768];
+    int k = snprintf(buf, sizeof buf,
+                     "{\n \"schema\": \"%s\",\n \"version\": \"%s\",\n \"kind\": \"error\",\n"
+                     " \"command\": \"%s\",\n \"error\": {\n  \"message\": \"%s\",\n"
+                     "  \"exit_status\": %d\n }\n}\n",
+                     NO_REPORT_SCHEMA, NODEORACLE_VERSION, json_errors_command, msg,
+                     NO_EXIT_USAGE);
+    if (k > 0 && (size_t)k < sizeof buf && write(STDOUT_FILENO, buf, (size_t)k) < 0)
+        k = 0; /* nothing more to do */
 }
 
 int no_report_error(const char *msg)

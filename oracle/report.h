@@ -49,6 +49,9 @@ void no_report_json_errors(const char *command);
 void no_report_error_json(const char *msg);
 /* "nodeoracle: MSG" on stderr (and the error object under --json); returns
  * NO_EXIT_USAGE. */
+/* The same object for a process that has run out of memory: no allocation. */
+void no_report_error_json_noalloc(const char *msg);
+
 int no_report_error(const char *msg);
 
 #endif

@@ -15,6 +15,7 @@
 #include "fast.h"
 #include "progress.h"
 #include "ref.h"
+#include "report.h"
 
 /* The program itself: code, libraries, stdio and jansson buffers, the
  * heap's own overhead (measured 3.5 MiB resident for the default problem). */
@@ -272,6 +273,11 @@ static void out_of_memory(size_t n)
                      n);
     if (k > 0 && write(STDERR_FILENO, msg, (size_t)k) < 0)
         k = 0; /* nothing more to do */
+    if (k > 12) { /* under --json, the error object on stdout too (without the
+                     "nodeoracle: " prefix and the newline, as no_report_error) */
+        msg[k - 1] = 0;
+        no_report_error_json_noalloc(msg + 12);
+    }
     exit(NO_EXIT_USAGE);
 }
 

@@ -43,6 +43,16 @@ static void family_problem(no_problem *p, int v, no_scheme_id scheme, uint64_t s
     cr_assert_eq(no_problem_generate(p, &s, err, sizeof err), 0, "%s", err);
 }
 
+/* fast/'s outputs for the family problem (v, scheme, seed): a correct
+ * candidate, to be spoiled by a test. */
+static void fast_candidate(no_problem *p, int v, no_scheme_id scheme, uint64_t seed,
+                           no_arrays *cand)
+{
+    char err[256];
+    family_problem(p, v, scheme, seed);
+    cr_assert_eq(fast_run(p, cand, err, sizeof err), 0, "%s", err);
+}
+
 static void diagnose(const no_problem *p, const no_arrays *cand, no_diagnosis *d)
 {
     no_arrays ref, bits;
@@ -209,10 +219,8 @@ Test(diagnose_families, backsolve_candidate_named_with_gap_and_order)
 Test(diagnose_families, half_mean_loss_factor)
 {
     no_problem p;
-    family_problem(&p, 0, NO_SCHEME_RK4, 35);
     no_arrays cand;
-    char err[256];
-    cr_assert_eq(fast_run(&p, &cand, err, sizeof err), 0, "%s", err);
+    fast_candidate(&p, 0, NO_SCHEME_RK4, 35, &cand);
     for (int i = 0; i < cand.count; i++) {
         no_array *a = &cand.a[i];
         if (!strcmp(a->name, "loss") || !strcmp(a->name, "adjoint") ||
@@ -233,10 +241,8 @@ Test(diagnose_families, half_mean_loss_factor)
 Test(diagnose_families, transposed_gradient_blocks)
 {
     no_problem p;
-    family_problem(&p, 1, NO_SCHEME_EULER, 36);
     no_arrays cand;
-    char err[256];
-    cr_assert_eq(fast_run(&p, &cand, err, sizeof err), 0, "%s", err);
+    fast_candidate(&p, 1, NO_SCHEME_EULER, 36, &cand);
     no_array *g = no_arrays_find(&cand, "grad_W");
     size_t r = p.spec.D, c = p.spec.q;
     double t[64];
@@ -258,10 +264,8 @@ Test(diagnose_families, transposed_gradient_blocks)
 Test(diagnose_families, swapped_gradient_arrays)
 {
     no_problem p;
-    family_problem(&p, 4, NO_SCHEME_EULER, 37);
     no_arrays cand;
-    char err[256];
-    cr_assert_eq(fast_run(&p, &cand, err, sizeof err), 0, "%s", err);
+    fast_candidate(&p, 4, NO_SCHEME_EULER, 37, &cand);
     no_array *a = no_arrays_find(&cand, "grad_a"), *u = no_arrays_find(&cand, "grad_u");
     double *t = a->v;
     a->v = u->v, u->v = t;
@@ -300,10 +304,8 @@ Test(diagnose_families, rff_phase_dropped_scale_kept)
 Test(diagnose_families, backward_error_located)
 {
     no_problem p;
-    family_problem(&p, 3, NO_SCHEME_RK4, 39);
     no_arrays cand;
-    char err[256];
-    cr_assert_eq(fast_run(&p, &cand, err, sizeof err), 0, "%s", err);
+    fast_candidate(&p, 3, NO_SCHEME_RK4, 39, &cand);
     const no_spec *s = &p.spec;
     no_array *adj = no_arrays_find(&cand, "adjoint");
     for (size_t e = 0; e < 4 * s->N * s->D; e++)
@@ -330,10 +332,8 @@ Test(diagnose_families, backward_error_located)
 Test(diagnose_families, unexplained_reports_facts_only)
 {
     no_problem p;
-    family_problem(&p, 0, NO_SCHEME_EULER, 40);
     no_arrays cand;
-    char err[256];
-    cr_assert_eq(fast_run(&p, &cand, err, sizeof err), 0, "%s", err);
+    fast_candidate(&p, 0, NO_SCHEME_EULER, 40, &cand);
     const no_spec *s = &p.spec;
     no_array *st = no_arrays_find(&cand, "states");
     for (size_t e = 2 * s->N * s->D; e < st->n; e++)

@@ -21,8 +21,9 @@
  *  - library-style candidates: torchdiffeq's method names (rk4 is the 3/8
  *    rule; odeint = discrete, odeint_adjoint = backsolve) and diffrax's
  *    (Tsit5 on a replayed non-uniform grid), as examples/README.md shows;
- *  - the second generation of mutants (new_mutants_caught): caught (exit
- *    1) now, their causes asserted once NEW_CAUSES_NAMED is 1.
+ *  - the second generation of mutants (new_mutants_caught): one per
+ *    hypothesis family of the diagnosis (docs/check.md), each caught (exit
+ *    1) and named by its family's cause.
  *
  * Problems are picked from the default suite (L = 8 != M = 6, so a missing
  * 1/L and a missing 1/M stay apart) by what they cover, and written by the
@@ -847,12 +848,8 @@ Test(examples, library_style_diffrax_tsit5_grid)
 
 /* ---- the second generation of mutants ------------------------------------ */
 
-/* One mutant per hypothesis family the diagnosis gains (examples/README.md),
- * each on a problem where it applies, with the cause the diagnosis will
- * name.  Today each must be caught (check exits 1); the causes are asserted
- * when NEW_CAUSES_NAMED is 1, to be switched on when oracle/diagnose.c
- * names them (the lead's change). */
-#define NEW_CAUSES_NAMED 0
+/* One mutant per hypothesis family of the diagnosis (examples/README.md),
+ * each on a problem where it applies, with the cause the diagnosis names. */
 
 static const struct {
     const char *problem; /* default_problem()'s description, or "small rff" */
@@ -902,10 +899,9 @@ Test(examples, new_mutants_caught)
         int st;
         json_t *o = check_json(probs[i], cands[i], "", &st);
         cr_expect_eq(st, 1, "%s on %s: check exit %d, expected 1 (caught)", mu, pr, st);
-        if (NEW_CAUSES_NAMED)
-            cr_expect_str_eq(cause_of(o), new_mutants[i].cause,
-                             "%s on %s: diagnosed %s, expected %s (%s)", mu, pr, cause_of(o),
-                             new_mutants[i].cause, detail_of(o));
+        cr_expect_str_eq(cause_of(o), new_mutants[i].cause,
+                         "%s on %s: diagnosed %s, expected %s (%s)", mu, pr, cause_of(o),
+                         new_mutants[i].cause, detail_of(o));
         json_decref(o);
     }
 }

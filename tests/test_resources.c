@@ -290,6 +290,12 @@ Test(resources, gmp_allocation_failure_is_one_line, .timeout = NO_TEST_TIMEOUT_S
                                "compare --max-memory 1T --prec 40000 --N 64 --D 4 --L 64");
     expect_error_result(&r, "GMP out of memory", "out of memory");
     run_free(&r);
+    /* under --json, also the error object on stdout, written without memory */
+    r = run_guarded("200000", "NODEORACLE_PROGRESS=0",
+                    "compare --json --max-memory 1T --prec 40000 --N 64 --D 4 --L 64");
+    expect_error_result(&r, "GMP out of memory (--json)", "out of memory");
+    cr_expect(strstr(r.out, "\"kind\": \"error\"") != NULL, "stdout '%s'", r.out);
+    run_free(&r);
 }
 
 /* ---- progress ----------------------------------------------------------- */

@@ -5,8 +5,9 @@
 Runs resnet_numpy.py on a nodeoracle problem directory and writes a candidate directory
 (docs/formats.md): output.npy, loss.npy (shape ()), grad_<P>.npy for every parameter
 array P of the family, adjoint.npy and states.npy ((L+1) x N x D), and candidate.json
-when --float32 or --grid is given (with grid.npy, a copy of the grid).  Every file is
-written to a temporary name in OUT_DIR and renamed into place.
+when --float32 or --grid is given (with grid.npy, a copy of the grid).  OUT_DIR is
+written whole by nodeoracle.save_candidate (python/): into a temporary sibling directory
+renamed into place; an OUT_DIR holding files it did not write is refused (exit 2).
 
 --mutant NAME   a deliberately broken variant (resnet_numpy.MUTANTS), to see
                 `nodeoracle check` fail and name the cause
@@ -34,10 +35,8 @@ candidate.json, so that check replays the method the candidate ran.
 """
 
 import argparse
-import json
 import os
 import sys
-import tempfile
 
 import numpy as np
 
@@ -45,31 +44,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import resnet_numpy as rn  # noqa: E402
 import tableaux  # noqa: E402
 
-
-def _atomic(out_dir, name, write):
-    fd, tmp = tempfile.mkstemp(prefix="." + name + ".", suffix=".tmp", dir=out_dir)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, os.path.join(out_dir, name))
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def save_npy(out_dir, name, array, dtype):
-    a = np.array(array, dtype=dtype, order="C")   # (ascontiguousarray would make () into (1,))
-    _atomic(out_dir, name, lambda f: np.save(f, a, allow_pickle=False))
-
-
-def save_json(out_dir, name, obj):
-    data = (json.dumps(obj, indent=2) + "\n").encode("utf-8")
-    _atomic(out_dir, name, lambda f: f.write(data))
+try:
+    import nodeoracle  # installed (python/README.md)
+except ImportError:    # else the checkout's python/
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                    "python"))
+    import nodeoracle  # noqa: E402
 
 
 def export(problem_dir, out_dir, mutant=None, float32=False, grid_path=None, method=None,
@@ -90,34 +70,14 @@ def export(problem_dir, out_dir, mutant=None, float32=False, grid_path=None, met
     res = rn.run(prob, mutant=mutant, dtype=dtype, grid=grid, scheme=scheme, adjoint=adjoint)
     used = scheme or prob["spec"]["scheme"]
 
-    os.makedirs(out_dir, exist_ok=True)
-    # Stored precision: the declared one.  (The low_precision mutant computes in
-    # float32 but stores float64 and declares nothing: that is the bug.)
-    out_dtype = np.float32 if float32 else np.float64
-    save_npy(out_dir, "output.npy", res["output"], out_dtype)
-    save_npy(out_dir, "loss.npy", np.asarray(res["loss"]).reshape(()), out_dtype)
-    for name, g in res["grad"].items():
-        save_npy(out_dir, "grad_%s.npy" % name, g, out_dtype)
-    save_npy(out_dir, "adjoint.npy", res["adjoint"], out_dtype)
-    save_npy(out_dir, "states.npy", res["states"], out_dtype)
-    meta = {}
-    if float32:
-        meta["precision"] = "float32"
-    if grid is not None:
-        save_npy(out_dir, "grid.npy", np.asarray(grid, dtype=np.float64), np.float64)
-        meta["grid"] = "grid.npy"
-    if declare and (grid is not None or used != prob["spec"]["scheme"]):
-        meta["scheme"] = used
-    if meta:
-        save_json(out_dir, "candidate.json", meta)
-    else:
-        # a stale candidate.json or grid.npy from an earlier export would change
-        # what check compares against
-        for stale in ("candidate.json", "grid.npy"):
-            try:
-                os.unlink(os.path.join(out_dir, stale))
-            except FileNotFoundError:
-                pass
+    # Stored and declared precision: float32 with --float32, else float64.  (The
+    # low_precision mutant computes in float32 but stores float64 and declares nothing:
+    # that is the bug.)  save_candidate writes the whole directory at once, so no stale
+    # candidate.json or grid.npy of an earlier export survives.
+    declared = used if declare and (grid is not None or used != prob["spec"]["scheme"]) else None
+    nodeoracle.save_candidate(
+        out_dir, {k: res[k] for k in ("output", "loss", "grad", "adjoint", "states")},
+        precision="float32" if float32 else None, grid=grid, scheme=declared, problem=prob)
     return res
 
 

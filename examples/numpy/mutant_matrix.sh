@@ -15,20 +15,20 @@
 #   caught 530/530, named 243/530, unknown 200/530 (gen 1: caught 243/243 named
 #   243/243 unknown 0; gen 2: ...)
 # Exit status 1 when a correct export or a no-op fails, when a mutant is not caught, or
-# when a first-generation mutant is not named; the second generation's causes are only
-# reported (they are required with STRICT=1, once the diagnosis names them).  A long
+# when a mutant is not named (STRICT=0: the second generation's causes only reported,
+# to measure a diagnosis that predates them).  A long
 # sweep (several minutes for `default` on 2 cores), so it is not part of `make test`,
 # which runs a subset (tests/test_examples.c); `make examples-matrix` runs it.
 #
 # Environment: NODEORACLE (default ../../build/nodeoracle from here), PYTHON (default
-# /usr/bin/python3, with NumPy), STRICT=1 (require every expected cause), MUTANTS (a
+# /usr/bin/python3, with NumPy), STRICT=0 (report, not require, the second generation's causes), MUTANTS (a
 # space-separated subset of the mutants), KEEP=1 (keep the work directory, printed).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 suite=${1:-default}
 nodeoracle=${NODEORACLE:-$here/../../build/nodeoracle}
 python=${PYTHON:-/usr/bin/python3}
-strict=${STRICT:-0}
+strict=${STRICT:-1}
 [ -x "$nodeoracle" ] || { echo "mutant_matrix.sh: no $nodeoracle (run make)" >&2; exit 2; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/nodeoracle-matrix.XXXXXX") || exit 2
 if [ "${KEEP:-0}" = 1 ]; then

@@ -5,8 +5,9 @@
 Runs resnet_torch.py (gradient by torch.autograd) on a nodeoracle problem directory and
 writes a candidate directory (docs/formats.md): output.npy, loss.npy (shape ()),
 grad_<P>.npy for every parameter array P, adjoint.npy and states.npy, and
-candidate.json (+ grid.npy) when --float32 or --grid is given.  Each file is written
-to a temporary name and renamed into place.  Exits 77 when PyTorch is not installed.
+candidate.json (+ grid.npy) when --float32 or --grid is given, all at once through
+nodeoracle.save_candidate (python/: a temporary sibling directory renamed into place; an
+OUT_DIR holding files it did not write is refused).  Exits 77 when PyTorch is not installed.
 --method (a torchdiffeq or diffrax method name, mapped onto the scheme table as
 docs/schemes.md says: torchdiffeq's rk4 is the 3/8 rule), --scheme (ours), --adjoint
 (discrete: autograd through the solver, torchdiffeq's odeint; backsolve: the adjoint
@@ -16,10 +17,8 @@ exporter; a scheme other than the problem's is declared in candidate.json.
 """
 
 import argparse
-import json
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import resnet_torch as rt  # noqa: E402  (guards the torch and numpy imports)
@@ -27,25 +26,12 @@ import resnet_torch as rt  # noqa: E402  (guards the torch and numpy imports)
 np = rt.np
 
 
-def _atomic(out_dir, name, write):
-    fd, tmp = tempfile.mkstemp(prefix="." + name + ".", suffix=".tmp", dir=out_dir)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, os.path.join(out_dir, name))
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def save_npy(out_dir, name, array, dtype):
-    a = np.array(array, dtype=dtype, order="C")   # (ascontiguousarray would make () into (1,))
-    _atomic(out_dir, name, lambda f: np.save(f, a, allow_pickle=False))
+try:
+    import nodeoracle  # installed (python/README.md)
+except ImportError:    # else the checkout's python/
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                    "python"))
+    import nodeoracle  # noqa: E402
 
 
 def main(argv=None):
@@ -77,31 +63,16 @@ def main(argv=None):
         print("export_candidate.py: %s" % e, file=sys.stderr)
         return 2
 
-    out, dt = args.out_dir, (np.float32 if args.float32 else np.float64)
-    os.makedirs(out, exist_ok=True)
-    save_npy(out, "output.npy", res["output"], dt)
-    save_npy(out, "loss.npy", np.asarray(res["loss"]).reshape(()), dt)
-    for name, g in res["grad"].items():
-        save_npy(out, "grad_%s.npy" % name, g, dt)
-    save_npy(out, "adjoint.npy", res["adjoint"], dt)
-    save_npy(out, "states.npy", res["states"], dt)
-    meta = {}
-    if args.float32:
-        meta["precision"] = "float32"
-    if grid is not None:
-        save_npy(out, "grid.npy", grid, np.float64)
-        meta["grid"] = "grid.npy"
-    if not args.no_declare and (grid is not None or used != prob["spec"]["scheme"]):
-        meta["scheme"] = used
-    if meta:
-        data = (json.dumps(meta, indent=2) + "\n").encode("utf-8")
-        _atomic(out, "candidate.json", lambda f: f.write(data))
-    else:
-        for stale in ("candidate.json", "grid.npy"):
-            try:
-                os.unlink(os.path.join(out, stale))
-            except FileNotFoundError:
-                pass
+    declared = used if not args.no_declare and (grid is not None or
+                                                used != prob["spec"]["scheme"]) else None
+    try:
+        nodeoracle.save_candidate(
+            args.out_dir, {k: res[k] for k in ("output", "loss", "grad", "adjoint", "states")},
+            precision="float32" if args.float32 else None, grid=grid, scheme=declared,
+            problem=prob)
+    except (nodeoracle.CandidateError, OSError, ValueError) as e:
+        print("export_candidate.py: %s" % e, file=sys.stderr)
+        return 2
     return 0
 
 
