@@ -10,7 +10,7 @@
 #   make fuzz       install clang and libFuzzer if missing, build the libFuzzer
 #                   harnesses (fuzz/README.md: make -C fuzz smoke|long to run them)
 #   make examples-matrix  every NumPy mutant on every default problem, named
-#                   (a long sweep, about 25 minutes; make test runs a subset)
+#                   (a long sweep, about 13 minutes; make test runs a subset)
 #   make install    bin/nodeoracle, lib/libnodeoracle.a, include/nodeoracle.h and
 #                   lib/pkgconfig/nodeoracle.pc under PREFIX (default /usr/local),
 #                   staged under DESTDIR when given
@@ -102,7 +102,15 @@ sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build-san \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  LDFLAGS="-fsanitize=address,undefined" build-san/test_nodeoracle build-san/nodeoracle
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build-san/test_nodeoracle -j2
+	@# Two runs: the two long convergence tests (minutes each under ASan) apart.
+	@# In one run of all 219 tests, libcriterion's runner itself (the parent, no
+	@# frame of ours: libcriterion.so.3+0x1a332) leaks 48 bytes at exit; the
+	@# run without them and the run of them alone are both leak-free (measured,
+	@# Criterion 2.4.1; upstream knows such runner leaks: issues 113 and 501).
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ./build-san/test_nodeoracle -j2 --filter '!(convergence*)/*'
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ./build-san/test_nodeoracle -j2 --filter 'convergence*/*'
 
 # The tests run the nodeoracle next to the test binary, so both are built.
 valgrind: deps
