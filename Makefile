@@ -55,7 +55,8 @@ all: $(BIN) $(TBIN)
 # Debian packages the build and tests need; installed only when missing.
 # README.md lists the same packages (tests/test_install.c compares the two).
 DEPS = libmpfr-dev libgmp-dev libjansson-dev nettle-dev libcriterion-dev gcovr pkg-config \
-       python3-numpy python3-venv python3-pip python3-setuptools python3-jsonschema python3-pytest
+       python3-numpy python3-venv python3-pip python3-setuptools python3-jsonschema python3-pytest \
+       gnuplot-nox
 deps:
 	@missing=""; for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -102,15 +103,7 @@ sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build-san \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  LDFLAGS="-fsanitize=address,undefined" build-san/test_nodeoracle build-san/nodeoracle
-	@# Two runs: the two long convergence tests (minutes each under ASan) apart.
-	@# In one run of all 219 tests, libcriterion's runner itself (the parent, no
-	@# frame of ours: libcriterion.so.3+0x1a332) leaks 48 bytes at exit; the
-	@# run without them and the run of them alone are both leak-free (measured,
-	@# Criterion 2.4.1; upstream knows such runner leaks: issues 113 and 501).
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ./build-san/test_nodeoracle -j2 --filter '!(convergence*)/*'
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ./build-san/test_nodeoracle -j2 --filter 'convergence*/*'
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build-san/test_nodeoracle -j2
 
 # The tests run the nodeoracle next to the test binary, so both are built.
 valgrind: deps

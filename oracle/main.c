@@ -25,6 +25,8 @@ static const char help_main[] =
     "  nodeoracle gen [PROBLEM OPTIONS | --suite NAME] --out DIR [--prec BITS]\n"
     "  nodeoracle check --problem DIR --candidate DIR [--precision P] [--grid F] [--json]\n"
     "  nodeoracle check --problems DIR --candidates DIR [--json]\n"
+    "  nodeoracle train [PROBLEM OPTIONS | --problem DIR] [--steps N] [--eta E]\n"
+    "                   [--impl ref|fast|both] [--flow] [--out DIR] [--json]\n"
     "  nodeoracle help [COMMAND]\n"
     "  nodeoracle --version\n"
     "\n"
@@ -45,6 +47,8 @@ static const char help_main[] =
     "            strings, correct bits, provenance) for a suite: docs/formats.md.\n"
     "  check     validate an outside implementation's outputs against the reference and\n"
     "            diagnose a failure: docs/check.md.\n"
+    "  train     gradient descent (or gradient flow) on a problem's parameters in ref,\n"
+    "            fast or both, fast judged along the run: docs/training.md.\n"
     "  help      this text, or the help of one command.\n"
     "\n"
     "EXIT STATUS\n"
@@ -297,6 +301,9 @@ int main(int argc, char **argv)
             fputs(no_cmd_gen_help, stdout);
         } else if (argc > 2 && !strcmp(argv[2], "check")) {
             fputs(no_cmd_check_help, stdout);
+        } else if (argc > 2 && !strcmp(argv[2], "train")) {
+            fputs(no_cmd_train_help, stdout);
+            fputs(no_spec_args_help, stdout);
         } else if (argc > 2) {
             return usage_error("no such command");
         } else {
@@ -317,6 +324,8 @@ int main(int argc, char **argv)
         return no_cmd_gen(argc - 2, argv + 2);
     if (!strcmp(cmd, "check"))
         return no_cmd_check(argc - 2, argv + 2);
+    if (!strcmp(cmd, "train"))
+        return no_cmd_train(argc - 2, argv + 2);
     char err[128];
     snprintf(err, sizeof err, "unknown command '%s'", cmd);
     return usage_error(err);

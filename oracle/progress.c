@@ -106,9 +106,11 @@ void no_progress_tick(void *ctx, const char *pass, size_t layer, size_t L, doubl
     }
     char line[256];
     const char *who = ctx ? (const char *)ctx : "";
-    int n = snprintf(line, sizeof line, "nodeoracle: %s%s%s%s%s layer %zu of %zu, %.0f%%, %s%s",
-                     pr.label, pr.label[0] ? " " : "", who, who[0] ? " " : "", pass, layer + 1, L,
-                     100 * f, el, left);
+    /* a pass counts layers, except training's, which counts its iterations */
+    const char *unit = strcmp(pass, "iteration") ? " layer" : "";
+    int n = snprintf(line, sizeof line, "nodeoracle: %s%s%s%s%s%s %zu of %zu, %.0f%%, %s%s",
+                     pr.label, pr.label[0] ? " " : "", who, who[0] ? " " : "", pass, unit,
+                     layer + 1, L, 100 * f, el, left);
     if (n < 0)
         return;
     if (pr.tty) {

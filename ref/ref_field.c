@@ -18,6 +18,7 @@ int ref_field_ws_init(ref_field_ws *ws, const ref_model *m)
     const no_spec *s = &m->spec;
     ws->m = m;
     ws->k = 0;
+    ws->ext = NULL;
     ws->width = s->family == NO_FAMILY_RFF ? s->q : s->family == NO_FAMILY_MLP ? s->M : s->D;
     ws->pre = ref_vec_new(ws->width, m->prec);
     ws->act = ref_vec_new(ws->width, m->prec);

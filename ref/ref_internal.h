@@ -36,6 +36,8 @@ typedef struct {
     mpfr_t *t;           /* width: W^T w (rff), a.w (mlp) */
     mpfr_t c, tmp;       /* sqrt(2/q) (rff), 1/M (mlp); a temporary */
     mpfr_ptr *px, *py;   /* pointer scratch for ref_dot, max(D, width) */
+    void *ext;           /* a family's own data, NULL for the spec's families:
+                            the kernel expansion of ref_kernel.c */
 } ref_field_ws;
 
 int ref_field_ws_init(ref_field_ws *ws, const ref_model *m);

@@ -96,7 +96,7 @@ static void forward_order(int v, const ref_array *zx, no_scheme_id sc)
 
 /* Every scheme of the table (problem/tableau.c) at its declared order, on
  * every smooth field (relu's kinks break the Taylor expansion). */
-Test(convergence_order_forward, every_scheme_of_the_table, .timeout = 900)
+Test(convergence_order_forward, every_scheme_of_the_table, .timeout = NO_TEST_TIMEOUT_S)
 {
     for (int v = 0; v < NO_TEST_VARIANTS; v++) {
         if (v == 5)
@@ -190,7 +190,7 @@ static void gap_order(no_scheme_id sc)
  *   tsit5     continuous 4.982..5.069, backsolve 4.995..5.068
  * About 50 s of one core in all (order 5 is most of it); it replaces the
  * euler and rk4 continuous-only tests (1.7 s). */
-Test(convergence_order_adjoint_gap, every_scheme_of_the_table, .timeout = 900)
+Test(convergence_order_adjoint_gap, every_scheme_of_the_table, .timeout = NO_TEST_TIMEOUT_S)
 {
     for (int sc = 0; sc < NO_SCHEME_COUNT; sc++)
         gap_order((no_scheme_id)sc);

@@ -325,6 +325,7 @@ Test(report_schema, error_objects, .init = scratch_setup, .fini = scratch_teardo
         {"compare --N 0 --json", "compare", "N"},
         {"compare --json --prec 43692", "compare", "43691"},
         {"demo --json --prec 1", "demo", "--prec"},
+        {"train --eta -1 --json", "train", "eta"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         run_result r = run(cases[i].args);
@@ -445,4 +446,26 @@ Test(report_schema, compare_reports, .init = scratch_setup, .fini = scratch_tear
     cr_expect_str_eq(json_string_value(json_object_get(o, "verdict")), "ref_too_weak");
     json_decref(o);
     run_free(&r);
+}
+
+/* train --json: fast alone ("done": nothing judged, no reference bits),
+ * ref and fast judged against each other (pass), and the gradient flow. */
+Test(report_schema, train_reports, .timeout = NO_TEST_TIMEOUT_S)
+{
+    need_jsonschema();
+    static const char *const args[] = {
+        "train --N 3 --D 3 --L 3 --steps 3 --impl fast --json --quiet",
+        "train --N 3 --D 3 --L 3 --steps 3 --impl both --json --quiet",
+        "train --N 3 --D 3 --L 3 --steps 2 --eta 0.05 --flow --json --quiet",
+    };
+    for (size_t i = 0; i < sizeof args / sizeof *args; i++) {
+        run_result r = run(args[i]);
+        cr_expect_eq(r.status, 0, "%s: exit %d: %s", args[i], r.status, r.err);
+        expect_valid(r.out, args[i]);
+        expect_no_minus_one(r.out, args[i]);
+        json_t *o = parse(r.out, args[i]);
+        expect_header(o, "train", args[i]);
+        json_decref(o);
+        run_free(&r);
+    }
 }

@@ -33,16 +33,9 @@
 #include <unistd.h>
 
 #include "path.h"
+#include "test_util.h"
 
-/* The .timeout of every test that runs a command (seconds: ample for
- * `nodeoracle demo` under valgrind).  One value for all, on purpose: BoxFort
- * (Criterion's sandbox, Debian's libcriterion 2.4) keeps pending timeouts
- * in a list sorted by deadline, and bxfi_push_timeout() links a request in
- * without setting its next pointer, so a test started while another runs
- * with a later deadline drops that one from the list: its timeout is lost
- * and the request leaks (LeakSanitizer fails `make sanitize`).  With one
- * limit for all, deadlines come in start order and nothing is dropped. */
-#define NO_TEST_TIMEOUT_S 600
+/* NO_TEST_TIMEOUT_S, the one .timeout of the suite: test_util.h. */
 
 /* The directory holding the test binary, or "" if /proc/self/exe fails. */
 static inline const char *no_test_exe_dir(void)
