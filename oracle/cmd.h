@@ -21,9 +21,11 @@ int no_cmd_prec_error(const char *v);
 int no_cmd_gen(int argc, char **argv);
 int no_cmd_check(int argc, char **argv);
 int no_cmd_train(int argc, char **argv);
+int no_cmd_width(int argc, char **argv);
 
 extern const char no_cmd_gen_help[];
 extern const char no_cmd_check_help[];
 extern const char no_cmd_train_help[];
+extern const char no_cmd_width_help[];
 
 #endif

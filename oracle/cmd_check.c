@@ -20,6 +20,8 @@
 #include "ref.h"
 #include "report.h"
 #include "resources.h"
+#include "train_candidate.h"
+#include "train_compare.h"
 
 const char no_cmd_check_help[] =
     "NAME\n"
@@ -30,6 +32,8 @@ const char no_cmd_check_help[] =
     "                   [--grid FILE.npy] [--scheme S] [--golden | --on-the-fly]\n"
     "                   [--prec BITS] [--json]\n"
     "  nodeoracle check --problems DIR --candidates DIR [same options but --grid]\n"
+    "  nodeoracle check --train --problem DIR --candidate DIR [--eta E] [--steps N]\n"
+    "                   [--prec BITS] [--json]\n"
     "\n"
     "DESCRIPTION\n"
     "  Reads a problem directory and a candidate's outputs (docs/formats.md), takes the\n"
@@ -56,6 +60,13 @@ const char no_cmd_check_help[] =
     "  verdict. A missing candidate directory or a bad file is reported on its line\n"
     "  and the others are still checked.\n"
     "\n"
+    "  With --train (or a candidate.json holding \"training\"), the candidate is a\n"
+    "  gradient-descent run instead: trajectory.npy (the layout train --out writes) and\n"
+    "  optionally params.npy. The certified reference GD run is computed for the\n"
+    "  problem and every iteration is judged against an error bound propagated along\n"
+    "  the run (proofs-notes/training.md); float64 candidates only (docs/check.md,\n"
+    "  \"Training trajectories\").\n"
+    "\n"
     "OPTIONS\n"
     "  --problem DIR     the problem (problem.json and arrays)\n"
     "  --candidate DIR   the candidate's outputs (output.npy, loss.npy, grad_*.npy, ...)\n"
@@ -73,6 +84,11 @@ const char no_cmd_check_help[] =
     "  --max-prec BITS   cap of the automatic raise: while the reference (golden or on\n"
     "                    the fly) is not certified to the bits a tolerance needs, it is\n"
     "                    recomputed at doubled precision (default 4096, or --prec)\n"
+    "  --train           judge a training trajectory (trajectory.npy, params.npy)\n"
+    "  --eta E           --train: the candidate's GD step (else candidate.json's\n"
+    "                    training.eta); implies --train\n"
+    "  --steps N         --train: the iterations the trajectory must hold (rows - 1);\n"
+    "                    implies --train\n"
     "  --json            one JSON object on stdout instead of the table (docs/check.md,\n"
     "                    \"JSON report\"; schema docs/report.schema.json); on an input or\n"
     "                    usage error, an object {\"error\": {\"message\", \"exit_status\"}}\n"
@@ -90,6 +106,11 @@ const char no_cmd_check_help[] =
     "    states.npy      (L+1) x N x D, z_k                               optional\n"
     "    adjoint.npy     (L+1) x N x D, p_k = dF/dz_k                     optional\n"
     "    candidate.json  {\"precision\", \"grid\", \"scheme\"}                  optional\n"
+    "  With --train instead:\n"
+    "    trajectory.npy  (steps+1) x 7: n, t, F, grad_norm2, theta_norm,\n"
+    "                    theta_dist, F_bits (an all-NaN column 3-5: not provided) required\n"
+    "    params.npy      (steps+1) x K, theta^n                           optional\n"
+    "    candidate.json  {\"precision\": \"float64\", \"training\": {\"eta\", \"steps\"}}\n"
     "\n"
     "EXIT STATUS\n"
     "  0 every provided array passed; 1 an array failed; 2 usage or input error;\n"
@@ -114,12 +135,16 @@ typedef struct {
     no_precision precision;
     no_scheme_id scheme;
     long prec, max_prec;
+    int train;   /* --train, --eta or --steps */
+    double eta;  /* --eta, or 0 */
+    long steps;  /* --steps, or 0 */
 } check_args;
 
 /* The options that take no value. */
 static int is_switch(const char *f)
 {
     return !strcmp(f, "--json") || !strcmp(f, "--golden") || !strcmp(f, "--on-the-fly") ||
+           !strcmp(f, "--train") ||
            !strcmp(f, "--quiet") || !strcmp(f, "--help") || !strcmp(f, "-h");
 }
 
@@ -152,6 +177,10 @@ static int parse(int argc, char **argv, check_args *a)
         }
         if (!strcmp(f, "--on-the-fly")) {
             a->force_fly = 1;
+            continue;
+        }
+        if (!strcmp(f, "--train")) {
+            a->train = 1;
             continue;
         }
         if (!strcmp(f, "--quiet")) { /* no progress lines on stderr */
@@ -187,6 +216,24 @@ static int parse(int argc, char **argv, check_args *a)
         } else if (!strcmp(f, "--prec")) {
             if (no_cmd_parse_prec(v, &a->prec))
                 return no_cmd_prec_error(v);
+        } else if (!strcmp(f, "--eta")) {
+            char *end;
+            a->eta = strtod(v, &end);
+            if (!*v || *end || !isfinite(a->eta) || !(a->eta > 0)) {
+                snprintf(err, sizeof err, "--eta: expected a finite number > 0, got '%.40s'", v);
+                return no_cmd_usage_error(err);
+            }
+            a->train = 1;
+        } else if (!strcmp(f, "--steps")) {
+            char *end;
+            errno = 0;
+            a->steps = strtol(v, &end, 10);
+            if (!*v || *end || errno || a->steps < 1 || a->steps > (1L << 24)) {
+                snprintf(err, sizeof err, "--steps: expected an integer in [1, 2^24], got '%.40s'",
+                         v);
+                return no_cmd_usage_error(err);
+            }
+            a->train = 1;
         } else if (!strcmp(f, "--max-prec")) {
             if (no_cmd_parse_prec(v, &a->max_prec))
                 return no_cmd_prec_error(v);
@@ -215,6 +262,12 @@ static int parse(int argc, char **argv, check_args *a)
         return no_cmd_usage_error("give --golden or --on-the-fly, not both");
     if (a->max_prec && a->max_prec < a->prec)
         return no_cmd_usage_error("--max-prec must be at least --prec");
+    if (a->train && dir)
+        return no_cmd_usage_error("--train checks one candidate: give --problem DIR and "
+                                  "--candidate DIR");
+    if (a->train && (a->grid || a->has_scheme || a->force_golden))
+        return no_cmd_usage_error("--train: the reference GD run is computed on the fly with "
+                                  "the problem's grid and scheme (no --grid, --scheme, --golden)");
     return 0;
 }
 
@@ -443,6 +496,225 @@ static void precision_text(char *buf, size_t n, no_precision prec, no_precision_
     }
 }
 
+/* ---- a training trajectory (--train) -------------------------------------- */
+
+static void train_progress(void *ctx, size_t done, size_t total)
+{
+    no_progress_tick(ctx, "iteration", done ? done - 1 : 0, total,
+                     (double)done / (double)total);
+}
+
+static json_t *json_series(const double *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, no_report_num(v[i]));
+    return a;
+}
+
+static json_t *train_json(const no_problem *p, const char *problem, const char *candidate,
+                          const no_train_candidate *tc, const char *psrc, long prec,
+                          const no_train_cmp *c)
+{
+    size_t n1 = c->steps + 1;
+    char desc[256];
+    no_spec_describe(&p->spec, desc, sizeof desc);
+    json_t *root = no_report_json_new("check_train", "check");
+    json_object_set_new(root, "problem", no_report_str(problem));
+    json_object_set_new(root, "candidate", no_report_str(candidate));
+    json_object_set_new(root, "description", json_string(desc));
+    json_object_set_new(root, "method", json_string("gradient_descent"));
+    json_object_set_new(root, "steps", json_integer((json_int_t)tc->steps));
+    json_object_set_new(root, "eta", no_report_num(tc->eta));
+    json_object_set_new(root, "precision", json_string("float64"));
+    json_object_set_new(root, "precision_source", json_string(psrc));
+    json_object_set_new(root, "reference_bits", json_integer(prec));
+    json_object_set_new(root, "reference_check_bits",
+                        json_integer(prec + (prec / 2 > 32 ? prec / 2 : 32)));
+    const char *verdict = c->verdict == NO_TRAIN_PASS   ? "pass"
+                          : c->verdict == NO_TRAIN_FAIL ? "fail"
+                                                        : "unverifiable";
+    json_object_set_new(root, "verdict", json_string(verdict));
+    json_object_set_new(root, "exit_status", json_integer(c->verdict));
+    json_t *qs = json_array();
+    for (int q = 0; q < NO_TRAIN_NQ; q++)
+        if (c->provided & (1u << q))
+            json_array_append_new(qs, json_string(no_train_q_names[q]));
+    json_object_set_new(root, "quantities", qs);
+    json_object_set_new(root, "judged", json_integer((json_int_t)c->njudged));
+    json_object_set_new(root, "first_unjudged", c->first_unjudged < n1
+                                                    ? json_integer((json_int_t)c->first_unjudged)
+                                                    : json_null());
+    if (c->first_fail < n1) {
+        json_t *f = json_object();
+        size_t n = c->first_fail;
+        int q = c->first_fail_q;
+        json_object_set_new(f, "iteration", json_integer((json_int_t)n));
+        json_object_set_new(f, "quantity", json_string(no_train_q_names[q]));
+        json_object_set_new(f, "error", no_report_num(c->err[q][n]));
+        json_object_set_new(f, "tol", no_report_num(c->tol[q][n]));
+        json_object_set_new(root, "first_fail", f);
+    } else {
+        json_object_set_new(root, "first_fail", json_null());
+    }
+    json_t *w = json_object();
+    json_object_set_new(w, "ratio", no_report_num(c->worst));
+    json_object_set_new(w, "iteration", json_integer((json_int_t)c->worst_n));
+    json_object_set_new(w, "quantity", json_string(no_train_q_names[c->worst_q]));
+    json_object_set_new(root, "worst", w);
+    json_t *it = json_object();
+    json_object_set_new(it, "E_bound", json_series(c->E, n1));
+    json_t *jd = json_array();
+    for (size_t n = 0; n < n1; n++)
+        json_array_append_new(jd, json_boolean(c->judged[n]));
+    json_object_set_new(it, "judged", jd);
+    json_object_set_new(it, "F_reference", json_series(c->ref.F, n1));
+    json_object_set_new(it, "F_bits", json_series(c->ref.F_bits, n1));
+    for (int q = 0; q < NO_TRAIN_NQ; q++) {
+        if (!(c->provided & (1u << q)))
+            continue;
+        json_t *o = json_object();
+        json_object_set_new(o, "error", json_series(c->err[q], n1));
+        json_object_set_new(o, "tol", json_series(c->tol[q], n1));
+        json_object_set_new(it, no_train_q_names[q], o);
+    }
+    json_object_set_new(root, "iterations", it);
+    return root;
+}
+
+static void train_text(const no_problem *p, const char *candidate, const no_train_candidate *tc,
+                       const char *psrc, long prec, const no_train_cmp *c)
+{
+    size_t n1 = c->steps + 1;
+    char desc[256];
+    no_spec_describe(&p->spec, desc, sizeof desc);
+    printf("candidate %s: training trajectory, gradient descent, eta=%g, %zu steps, float64 "
+           "(%s)\n", candidate, tc->eta, tc->steps, psrc);
+    printf("%s\n", desc);
+    printf("judged:");
+    for (int q = 0; q < NO_TRAIN_NQ; q++)
+        if (c->provided & (1u << q))
+            printf(" %s", no_train_q_names[q]);
+    printf("; not provided:");
+    int none = 1;
+    for (int q = 0; q < NO_TRAIN_NQ; q++)
+        if (!(c->provided & (1u << q))) {
+            printf(" %s", no_train_q_names[q]);
+            none = 0;
+        }
+    printf("%s\n", none ? " -" : "");
+    printf("reference: GD at %ld bits, certified by a second run at %ld bits; error bound E_n "
+           "propagated along the run (proofs-notes/training.md)\n",
+           prec, prec + (prec / 2 > 32 ? prec / 2 : 32));
+    printf("%8s %16s %16s %10s %10s %10s %s\n", "n", "F candidate", "F reference", "err/tol F",
+           "worst e/t", "E bound", "judged");
+    size_t every = (n1 + 9) / 10;
+    for (size_t n = 0; n < n1; n++) {
+        if (n % every && n + 1 < n1 && n != c->first_fail && n != c->first_unjudged)
+            continue;
+        double wr = 0;
+        for (int q = 0; q < NO_TRAIN_NQ; q++)
+            if ((c->provided & (1u << q)) && c->err[q][n] != 0)
+                wr = fmax(wr, c->err[q][n] / c->tol[q][n]);
+        double rf = c->err[NO_TRAIN_Q_F][n] == 0 ? 0
+                                                 : c->err[NO_TRAIN_Q_F][n] / c->tol[NO_TRAIN_Q_F][n];
+        printf("%8zu %16.9e %16.9e %10.3g %10.3g %10.3e %s%s\n", n, tc->F[n], c->ref.F[n], rf,
+               wr, c->E[n], c->judged[n] ? "yes" : "no",
+               n == c->first_fail ? "  <- first failure" : "");
+    }
+    printf("\nnodeoracle check: ");
+    if (c->verdict == NO_TRAIN_FAIL) {
+        int q = c->first_fail_q;
+        size_t n = c->first_fail;
+        printf("FAIL at iteration n=%zu: %s error %.3e, tolerance %.3e", n, no_train_q_names[q],
+               c->err[q][n], c->tol[q][n]);
+    } else if (c->verdict == NO_TRAIN_PASS) {
+        printf("pass: %zu of %zu iterations judged, worst error/tolerance %.3g (%s at n=%zu)",
+               c->njudged, n1, c->worst, no_train_q_names[c->worst_q], c->worst_n);
+    } else {
+        printf("UNVERIFIABLE from iteration n=%zu (the propagated error bound is no longer "
+               "meaningful there; iterations 0..%zu passed; exit 3)",
+               c->first_unjudged, c->first_unjudged ? c->first_unjudged - 1 : 0);
+    }
+    printf("\n");
+}
+
+/* check --train: the candidate's GD trajectory against the certified
+ * reference run, iteration by iteration (docs/check.md, "Training
+ * trajectories").  p is taken over (freed here). */
+static void check_train_one(const check_args *a, no_problem *p, const char *problem,
+                            const char *candidate, int text, const char *label, check_result *res)
+{
+    char *err = res->err;
+    const size_t errlen = sizeof res->err;
+    no_train_candidate tc;
+    no_train_cmp c;
+    memset(&tc, 0, sizeof tc);
+    memset(&c, 0, sizeof c);
+    res->usage = 0;
+    if (no_train_candidate_read(candidate, &p->spec, a->eta, a->steps, &tc, err, errlen))
+        goto error;
+    no_precision prec = a->has_precision ? a->precision : tc.precision;
+    const char *psrc = a->has_precision ? "option" : tc.has_precision ? "candidate.json"
+                                                                      : "default";
+    if (prec != NO_PRECISION_FLOAT64) {
+        snprintf(err, errlen, "%s: declared %s (%s); a training trajectory is judged for float64 "
+                 "candidates only (the bound of proofs-notes/training.md is derived for "
+                 "u = 2^-53)", candidate, no_precision_name(prec),
+                 a->has_precision ? "--precision" : "candidate.json");
+        goto error;
+    }
+    if (no_spec_validate(&p->spec, NO_REQ_NONE, err, errlen))
+        goto error;
+    /* will it fit: the parameter records of both runs, the two reference
+     * precisions (as train --impl both) */
+    size_t K = tc.K, n1 = tc.steps + 1;
+    if ((double)n1 * (double)K > (double)NO_MAX_ELEMENTS) {
+        snprintf(err, errlen, "%s: %zu iterations x %zu parameters exceed 2^28 numbers", candidate,
+                 n1, K);
+        goto error;
+    }
+    double need = (double)n1 * (double)(K + 16) * 8 * 2 + no_res_compare_bytes(&p->spec, a->prec) +
+                  (double)K * 12 * ref_number_bytes(a->prec + a->prec / 2 + 32);
+    if (no_res_require(need, "this training check", "reduce the trajectory's steps", err, errlen))
+        goto error;
+    no_progress_begin(label);
+    int rc = no_train_reference(p, a->prec, tc.steps, tc.eta, train_progress, (void *)label, &c,
+                                err, errlen);
+    no_progress_end();
+    if (rc)
+        goto error;
+    fast_train_traj view = {tc.steps,      K,             tc.eta,        tc.F, tc.gnorm2,
+                            tc.theta_norm, tc.theta_dist, tc.params};
+    unsigned mask = (1u << NO_TRAIN_Q_F) | (tc.params ? 1u << NO_TRAIN_Q_THETA : 0) |
+                    (tc.has_g2 ? 1u << NO_TRAIN_Q_G2 : 0) |
+                    (tc.has_tnorm ? 1u << NO_TRAIN_Q_TNORM : 0) |
+                    (tc.has_tdist ? 1u << NO_TRAIN_Q_TDIST : 0);
+    if (no_train_judge_some(p, &c.ref, &view, c.dG, c.tF, c.ok, mask, &c)) {
+        snprintf(err, errlen, "out of memory judging the trajectory");
+        goto error;
+    }
+    res->status = c.verdict;
+    snprintf(res->verdict, sizeof res->verdict, "%s",
+             c.verdict == NO_TRAIN_PASS   ? "pass"
+             : c.verdict == NO_TRAIN_FAIL ? "fail"
+                                          : "unverifiable");
+    if (a->json)
+        res->json = train_json(p, problem, candidate, &tc, psrc, a->prec, &c);
+    else if (text)
+        train_text(p, candidate, &tc, psrc, a->prec, &c);
+    no_train_cmp_clear(&c);
+    no_train_candidate_clear(&tc);
+    no_problem_free(p);
+    return;
+error:
+    no_train_cmp_clear(&c);
+    no_train_candidate_clear(&tc);
+    no_problem_free(p);
+    res->status = NO_EXIT_USAGE;
+    snprintf(res->verdict, sizeof res->verdict, "error");
+}
+
 /* Check candidate against problem.  text: print the human report on stdout
  * (one problem); else (directory mode) only res->note.  Progress lines are
  * labelled label. */
@@ -457,6 +729,28 @@ static void check_one(const check_args *a, const char *problem, const char *cand
     if (no_problem_dir_read(problem, &p, err, errlen)) {
         res->status = NO_EXIT_USAGE;
         snprintf(res->verdict, sizeof res->verdict, "error");
+        return;
+    }
+    if (a->train || no_train_candidate_declared(candidate)) {
+        if (!text) { /* directory mode */
+            no_problem_free(&p);
+            res->status = NO_EXIT_USAGE;
+            snprintf(res->err, sizeof res->err, "%.700s: a training candidate (candidate.json "
+                     "declares \"training\"): check it alone with --train --problem --candidate",
+                     candidate);
+            snprintf(res->verdict, sizeof res->verdict, "error");
+            return;
+        }
+        if (a->grid || a->has_scheme || a->force_golden) {
+            no_problem_free(&p);
+            res->status = NO_EXIT_USAGE;
+            snprintf(res->err, sizeof res->err, "%.700s: a training candidate is judged against "
+                     "a reference computed on the fly with the problem's grid and scheme (no "
+                     "--grid, --scheme, --golden)", candidate);
+            snprintf(res->verdict, sizeof res->verdict, "error");
+            return;
+        }
+        check_train_one(a, &p, problem, candidate, text, label, res);
         return;
     }
     no_arrays cand;

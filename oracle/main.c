@@ -27,6 +27,8 @@ static const char help_main[] =
     "  nodeoracle check --problems DIR --candidates DIR [--json]\n"
     "  nodeoracle train [PROBLEM OPTIONS | --problem DIR] [--steps N] [--eta E]\n"
     "                   [--impl ref|fast|both] [--flow] [--out DIR] [--json]\n"
+    "  nodeoracle width [--kernel gaussian|matern] [--qmin Q] [--qmax Q] [--seeds S]\n"
+    "                   [--steps N] [--eta E] [--out DIR] [--json]\n"
     "  nodeoracle help [COMMAND]\n"
     "  nodeoracle --version\n"
     "\n"
@@ -49,6 +51,8 @@ static const char help_main[] =
     "            diagnose a failure: docs/check.md.\n"
     "  train     gradient descent (or gradient flow) on a problem's parameters in ref,\n"
     "            fast or both, fast judged along the run: docs/training.md.\n"
+    "  width     rff gradient descent vs kernel gradient descent as the features q\n"
+    "            grow: the rate table and the fitted exponent (expected -1/2).\n"
     "  help      this text, or the help of one command.\n"
     "\n"
     "EXIT STATUS\n"
@@ -301,6 +305,9 @@ int main(int argc, char **argv)
             fputs(no_cmd_gen_help, stdout);
         } else if (argc > 2 && !strcmp(argv[2], "check")) {
             fputs(no_cmd_check_help, stdout);
+        } else if (argc > 2 && !strcmp(argv[2], "width")) {
+            fputs(no_cmd_width_help, stdout);
+            fputs(no_spec_args_help, stdout);
         } else if (argc > 2 && !strcmp(argv[2], "train")) {
             fputs(no_cmd_train_help, stdout);
             fputs(no_spec_args_help, stdout);
@@ -326,6 +333,8 @@ int main(int argc, char **argv)
         return no_cmd_check(argc - 2, argv + 2);
     if (!strcmp(cmd, "train"))
         return no_cmd_train(argc - 2, argv + 2);
+    if (!strcmp(cmd, "width"))
+        return no_cmd_width(argc - 2, argv + 2);
     char err[128];
     snprintf(err, sizeof err, "unknown command '%s'", cmd);
     return usage_error(err);

@@ -106,8 +106,8 @@ void no_progress_tick(void *ctx, const char *pass, size_t layer, size_t L, doubl
     }
     char line[256];
     const char *who = ctx ? (const char *)ctx : "";
-    /* a pass counts layers, except training's, which counts its iterations */
-    const char *unit = strcmp(pass, "iteration") ? " layer" : "";
+    /* a pass counts layers, except training's iterations and width's runs */
+    const char *unit = strcmp(pass, "iteration") && strcmp(pass, "run") ? " layer" : "";
     int n = snprintf(line, sizeof line, "nodeoracle: %s%s%s%s%s%s %zu of %zu, %.0f%%, %s%s",
                      pr.label, pr.label[0] ? " " : "", who, who[0] ? " " : "", pass, unit,
                      layer + 1, L, 100 * f, el, left);

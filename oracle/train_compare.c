@@ -83,6 +83,16 @@ int no_train_judge(const no_problem *p, const ref_train_traj *r, const fast_trai
                    const double *dG, const double *tF, const unsigned char *ok,
                    no_train_cmp *c)
 {
+    return no_train_judge_some(p, r, f, dG, tF, ok, NO_TRAIN_ALL, c);
+}
+
+int no_train_judge_some(const no_problem *p, const ref_train_traj *r, const fast_train_traj *f,
+                        const double *dG, const double *tF, const unsigned char *ok,
+                        unsigned provided, no_train_cmp *c)
+{
+    if (!f->params)
+        provided &= ~(1u << NO_TRAIN_Q_THETA);
+    c->provided = provided;
     size_t n1 = r->steps + 1, K = r->K;
     free(c->E);
     free(c->judged);
@@ -110,16 +120,21 @@ int no_train_judge(const no_problem *p, const ref_train_traj *r, const fast_trai
     int fail = 0, meaningful = 1;
     double E = 0;
     for (size_t n = 0; n < n1; n++) {
-        const double *tr = r->params + n * K, *tf = f->params + n * K;
+        const double *tr = r->params + n * K;
         double gn = sqrt(r->gnorm2[n]), tn = r->theta_norm[n];
         double lip = 2 * (n + 1 < n1 ? fmax(r->lip[n], r->lip[n + 1]) : r->lip[n]);
         c->E[n] = E;
         /* the errors */
-        c->err[NO_TRAIN_Q_THETA][n] = metric_dist(tf, tr, K, w);
-        c->err[NO_TRAIN_Q_F][n] = fabs(f->F[n] - r->F[n]);
-        c->err[NO_TRAIN_Q_G2][n] = fabs(f->gnorm2[n] - r->gnorm2[n]);
-        c->err[NO_TRAIN_Q_TNORM][n] = fabs(f->theta_norm[n] - r->theta_norm[n]);
-        c->err[NO_TRAIN_Q_TDIST][n] = fabs(f->theta_dist[n] - r->theta_dist[n]);
+        if (provided & (1u << NO_TRAIN_Q_THETA))
+            c->err[NO_TRAIN_Q_THETA][n] = metric_dist(f->params + n * K, tr, K, w);
+        if (provided & (1u << NO_TRAIN_Q_F))
+            c->err[NO_TRAIN_Q_F][n] = fabs(f->F[n] - r->F[n]);
+        if (provided & (1u << NO_TRAIN_Q_G2))
+            c->err[NO_TRAIN_Q_G2][n] = fabs(f->gnorm2[n] - r->gnorm2[n]);
+        if (provided & (1u << NO_TRAIN_Q_TNORM))
+            c->err[NO_TRAIN_Q_TNORM][n] = fabs(f->theta_norm[n] - r->theta_norm[n]);
+        if (provided & (1u << NO_TRAIN_Q_TDIST))
+            c->err[NO_TRAIN_Q_TDIST][n] = fabs(f->theta_dist[n] - r->theta_dist[n]);
         /* the tolerances: E_n carried through each record (first order in
          * E_n, with the curvature term Lambda E_n^2), plus the record's own
          * rounding and the reference's rounding to double */
@@ -131,16 +146,19 @@ int no_train_judge(const no_problem *p, const ref_train_traj *r, const fast_trai
         c->tol[NO_TRAIN_Q_TDIST][n] = E + (Kd + 4) * U * (tn + r->theta_norm[0]);
         /* judged only while every part is meaningful (once not, never again:
          * E_{n+1} builds on E_n) */
-        int fin = 1;
-        for (int q = 0; q < NO_TRAIN_NQ; q++)
-            fin = fin && isfinite(c->err[q][n]);
+        int fin = 1, nonfin_q = NO_TRAIN_Q_F;
+        for (int q = NO_TRAIN_NQ - 1; q >= 0; q--)
+            if (!isfinite(c->err[q][n])) {
+                fin = 0;
+                nonfin_q = q;
+            }
         meaningful = meaningful && ok[n] && isfinite(E) && isfinite(lip) && E <= mx * tn &&
                      c->tol[NO_TRAIN_Q_F][n] <= mx * fabs(r->F[n]) &&
                      r->F_bits[n] >= REF_BITS_NEEDED;
         if (!fin) { /* fast's NaN or Inf is a failure whatever the bound */
             if (!fail) {
                 c->first_fail = n;
-                c->first_fail_q = NO_TRAIN_Q_F;
+                c->first_fail_q = nonfin_q;
             }
             fail = 1;
         }
@@ -148,6 +166,8 @@ int no_train_judge(const no_problem *p, const ref_train_traj *r, const fast_trai
             c->judged[n] = 1;
             c->njudged++;
             for (int q = 0; q < NO_TRAIN_NQ; q++) {
+                if (!(provided & (1u << q)))
+                    continue;
                 double ratio = c->err[q][n] / c->tol[q][n];
                 if (c->err[q][n] == 0)
                     ratio = 0;
@@ -177,9 +197,9 @@ int no_train_judge(const no_problem *p, const ref_train_traj *r, const fast_trai
     return 0;
 }
 
-int no_train_compare(const no_problem *p, long prec, size_t steps, double eta,
-                     void (*progress)(void *ctx, size_t done, size_t total), void *ctx,
-                     no_train_cmp *c, char *err, size_t len)
+int no_train_reference(const no_problem *p, long prec, size_t steps, double eta,
+                       void (*progress)(void *ctx, size_t done, size_t total), void *ctx,
+                       no_train_cmp *c, char *err, size_t len)
 {
     memset(c, 0, sizeof *c);
     hook_ctx h;
@@ -210,10 +230,6 @@ int no_train_compare(const no_problem *p, long prec, size_t steps, double eta,
     o.progress_ctx = ctx;
     if ((rc = ref_train_certify(p, prec, &o, &c->ref, err, len)))
         goto done;
-    if ((rc = fast_train_gd(p, steps, eta, 1, progress, ctx, &c->fast, err, len)))
-        goto done;
-    if (no_train_judge(p, &c->ref, &c->fast, h.dG, h.tF, h.ok, c))
-        rc = no_errorf(err, len, "out of memory for the training comparison");
     c->dG = h.dG;
     c->tF = h.tF;
     c->ok = h.ok;
@@ -226,5 +242,22 @@ done:
     free(h.dG);
     free(h.tF);
     free(h.ok);
+    return rc;
+}
+
+int no_train_compare(const no_problem *p, long prec, size_t steps, double eta,
+                     void (*progress)(void *ctx, size_t done, size_t total), void *ctx,
+                     no_train_cmp *c, char *err, size_t len)
+{
+    int rc = no_train_reference(p, prec, steps, eta, progress, ctx, c, err, len);
+    if (rc)
+        return rc;
+    if ((rc = fast_train_gd(p, steps, eta, 1, progress, ctx, &c->fast, err, len)))
+        goto done;
+    if (no_train_judge(p, &c->ref, &c->fast, c->dG, c->tF, c->ok, c))
+        rc = no_errorf(err, len, "out of memory for the training comparison");
+done:
+    if (rc)
+        no_train_cmp_clear(c);
     return rc;
 }

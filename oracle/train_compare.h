@@ -44,6 +44,7 @@ typedef struct {
     size_t first_fail;       /* steps + 1 when none */
     int first_fail_q;
     int verdict;             /* NO_TRAIN_PASS, _FAIL or _UNVERIFIABLE */
+    unsigned provided;       /* bit q set: quantity q was judged (no_train_judge: all) */
     double *dG, *tF;         /* steps + 1: single-run tolerances (no_train_judge's inputs) */
     unsigned char *ok;
     ref_train_traj ref;      /* the certified reference run (with params and lip) */
@@ -64,6 +65,29 @@ int no_train_compare(const no_problem *p, long prec, size_t steps, double eta,
 int no_train_judge(const no_problem *p, const ref_train_traj *r, const fast_train_traj *f,
                    const double *dG, const double *tF, const unsigned char *ok,
                    no_train_cmp *c);
+
+/* Every quantity (the mask of no_train_judge_some). */
+#define NO_TRAIN_ALL ((1u << NO_TRAIN_NQ) - 1u)
+
+/* no_train_judge for a trajectory that records only some quantities: bit q
+ * of provided set means f holds quantity q (NO_TRAIN_Q_THETA: f->params;
+ * the others: its column).  An absent quantity has error 0 and is neither
+ * judged nor checked for finiteness; the bound E_n does not depend on f
+ * (only on the reference's quantities), so it applies unchanged.  A
+ * non-finite provided value is a failure at its iteration, named by its
+ * quantity. */
+int no_train_judge_some(const no_problem *p, const ref_train_traj *r, const fast_train_traj *f,
+                        const double *dG, const double *tF, const unsigned char *ok,
+                        unsigned provided, no_train_cmp *c);
+
+/* The reference side alone: the certified reference run of steps GD
+ * iterations at eta (with params and lip) into c->ref, and its per-iteration
+ * single-run tolerances into c->dG, c->tF, c->ok.  What an outside
+ * candidate's trajectory is judged against (check --train).  Returns 0, or
+ * -1 with err (c then empty). */
+int no_train_reference(const no_problem *p, long prec, size_t steps, double eta,
+                       void (*progress)(void *ctx, size_t done, size_t total), void *ctx,
+                       no_train_cmp *c, char *err, size_t len);
 
 void no_train_cmp_clear(no_train_cmp *c);
 
