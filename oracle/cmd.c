@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ref.h"
 #include "report.h"
@@ -12,6 +13,25 @@ int no_cmd_usage_error(const char *msg)
     fprintf(stderr, "nodeoracle: %s (try 'nodeoracle help')\n", msg);
     no_report_error_json(msg); /* the error object, under --json */
     return NO_EXIT_USAGE;
+}
+
+void no_cmd_json_prescan(int argc, char **argv, const char *command,
+                         const char *const *switches)
+{
+    static const char *const always[] = {"--quiet", "--help", "-h", NULL};
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) {
+            no_report_json_errors(command);
+            continue;
+        }
+        int sw = 0;
+        for (const char *const *s = always; *s && !sw; s++)
+            sw = !strcmp(argv[i], *s);
+        for (const char *const *s = switches; s && *s && !sw; s++)
+            sw = !strcmp(argv[i], *s);
+        if (!sw)
+            i++; /* skip the option's value */
+    }
 }
 
 int no_cmd_parse_prec(const char *v, long *prec)

@@ -12,6 +12,14 @@ enum { NO_EXIT_PASS = 0, NO_EXIT_MISMATCH = 1, NO_EXIT_USAGE = 2, NO_EXIT_UNJUDG
 /* "nodeoracle: MSG (try 'nodeoracle help')" on stderr; returns NO_EXIT_USAGE. */
 int no_cmd_usage_error(const char *msg);
 
+/* --json anywhere among argv: from now on an error is also the JSON error
+ * object on stdout (oracle/report.h), even one found in an option before
+ * --json is reached.  switches: the command's options that take no value
+ * (NULL-terminated; --json, --quiet, --help and -h are always switches), so
+ * that an option's value is never taken for --json. */
+void no_cmd_json_prescan(int argc, char **argv, const char *command,
+                         const char *const *switches);
+
 /* --prec: bits in [REF_PREC_MIN, REF_CERTIFY_PREC_MAX] (53..43691: the
  * certification run needs half as many bits again); 0, or -1 for a bad value. */
 int no_cmd_parse_prec(const char *v, long *prec);

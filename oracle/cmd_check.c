@@ -140,14 +140,6 @@ typedef struct {
     long steps;  /* --steps, or 0 */
 } check_args;
 
-/* The options that take no value. */
-static int is_switch(const char *f)
-{
-    return !strcmp(f, "--json") || !strcmp(f, "--golden") || !strcmp(f, "--on-the-fly") ||
-           !strcmp(f, "--train") ||
-           !strcmp(f, "--quiet") || !strcmp(f, "--help") || !strcmp(f, "-h");
-}
-
 static int parse(int argc, char **argv, check_args *a)
 {
     memset(a, 0, sizeof *a);
@@ -155,12 +147,8 @@ static int parse(int argc, char **argv, check_args *a)
     char err[256];
     /* --json anywhere among the options: an error found before it is reached
      * (a bad flag earlier on the line) is an error object on stdout too. */
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            no_report_json_errors("check");
-        else if (!is_switch(argv[i]))
-            i++;
-    }
+    static const char *const switches[] = {"--golden", "--on-the-fly", "--train", NULL};
+    no_cmd_json_prescan(argc, argv, "check", switches);
     for (int i = 0; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) {

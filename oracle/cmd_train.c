@@ -257,14 +257,8 @@ int no_cmd_train(int argc, char **argv)
     double eta = 0.1, flow_tol = 0;
     int flow = 0, json = 0, quiet = 0, gave_problem = 0, params = 0;
     char err[512];
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            no_report_json_errors("train");
-        else if (strcmp(argv[i], "--quiet") && strcmp(argv[i], "--flow") &&
-                 strcmp(argv[i], "--params") && strcmp(argv[i], "--help") &&
-                 strcmp(argv[i], "-h"))
-            i++;
-    }
+    static const char *const switches[] = {"--flow", "--params", NULL};
+    no_cmd_json_prescan(argc, argv, "train", switches);
     for (int i = 0; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) {

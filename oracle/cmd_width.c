@@ -253,12 +253,7 @@ int no_cmd_width(int argc, char **argv)
     const char *out = NULL;
     int json = 0, quiet = 0;
     char err[512];
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            no_report_json_errors("width");
-        else if (strcmp(argv[i], "--quiet") && strcmp(argv[i], "--help") && strcmp(argv[i], "-h"))
-            i++;
-    }
+    no_cmd_json_prescan(argc, argv, "width", NULL);
     for (int i = 0; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) {

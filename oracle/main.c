@@ -144,12 +144,7 @@ static int cmd_compare(int argc, char **argv, int demo)
     char err[256];
     /* --json anywhere among the options: an error found before it is
      * reached is an error object on stdout too (oracle/report.h) */
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            no_report_json_errors(demo ? "demo" : "compare");
-        else if (strcmp(argv[i], "--quiet") && strcmp(argv[i], "--help") && strcmp(argv[i], "-h"))
-            i++;
-    }
+    no_cmd_json_prescan(argc, argv, demo ? "demo" : "compare", NULL);
     for (int i = 0; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
