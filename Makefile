@@ -5,8 +5,9 @@
 #   make coverage   line coverage of problem/ ref/ fast/ oracle/ io/ (gcovr)
 #   make sanitize   the suite under ASan + UBSan
 #   make valgrind   the suite under valgrind memcheck
-#   make bench      median timings of forward+gradient, and of `nodeoracle check`
-#                   from golden files vs on the fly (a benchmark, not a test)
+#   make bench      median timings of forward+gradient, of a GD step (fast vs ref),
+#                   of kernel GD steps as the expansion grows, and of `nodeoracle
+#                   check` from golden files vs on the fly (a benchmark, not a test)
 #   make fuzz       install clang and libFuzzer if missing, build the libFuzzer
 #                   harnesses (fuzz/README.md: make -C fuzz smoke|long to run them)
 #   make examples-matrix  every NumPy mutant on every default problem, named

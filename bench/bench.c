@@ -1,5 +1,7 @@
-/* bench.c - median wall times of one forward + gradient run, and of one
- * `nodeoracle check` per default problem (a benchmark, not a test).
+/* bench.c - median wall times of one forward + gradient run, of one
+ * gradient-descent step (fast vs ref), of kernel GD steps as the expansion
+ * grows, and of one `nodeoracle check` per default problem (a benchmark, not
+ * a test: nothing here asserts a time).
  *
  * Cells: tiny (fast, ref at 128 and 256 bits), default (fast), large (fast);
  * every problem is rff gaussian ell=1, euler, m=1, discrete adjoint, d_in = d_out = d.
@@ -35,12 +37,23 @@
  * fails its cell: the fast/ candidate passes every default problem (`make
  * demo`), so anything else is a bug to look at, not a time to report.
  *
+ * Third part: one GD step theta <- theta - eta G(theta) on the default
+ * problem of `nodeoracle compare` for linear, rff and mlp: fast_train_gd and
+ * ref_train_run at 128 bits (one run, not certified), timed step by step
+ * through their progress callbacks; the median over all steps, and ref/fast.
+ *
+ * Fourth part: kernel GD (fast_kernel_gd, ref_kernel_gd at 128 bits), the
+ * time of step j = 1..KGD_STEPS, and the least-squares exponent of that time
+ * in j over the later half of the steps.  Step j works on an expansion of
+ * O(j) centres, so the expectation is a time linear in j (exponent 1).
+ *
  * Usage: bench_nodeoracle [--quick]   (--quick: 1 run per cell, a smoke test
  * of the bench itself; its figures are not medians of anything.)
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,11 +64,15 @@
 
 #include "arrays.h"
 #include "fast.h"
+#include "fast_kernel.h"
+#include "fast_train.h"
 #include "npy.h"
 #include "path.h"
 #include "problem.h"
 #include "problem_dir.h"
 #include "ref.h"
+#include "ref_kernel.h"
+#include "ref_train.h"
 
 #define MIN_CELL_SECONDS 0.5
 #define MIN_RUNS 3
@@ -480,6 +497,289 @@ static int bench_check(int quick)
     return failed;
 }
 
+/* ---- Part three: one gradient-descent step, fast vs ref at 128 bits ---- */
+
+/* The default problem of `nodeoracle compare --family F`: no_spec_default
+ * (N 8, d_in = d_out = 2, D 4, L 8, euler, m 1, discrete adjoint, seed 1)
+ * with the family's default width (q 16 for rff, M 8 for mlp). */
+static void compare_default_spec(no_spec *s, no_family family)
+{
+    no_spec_default(s);
+    s->family = family;
+    s->q = family == NO_FAMILY_RFF ? 16 : 0;
+    s->M = family == NO_FAMILY_MLP ? 8 : 0;
+}
+
+#define GD_ETA 0.1         /* train's default step */
+#define GD_STEPS_FAST 20   /* steps per timed fast_train_gd run */
+#define GD_STEPS_REF 8     /* steps per timed ref_train_run */
+
+/* Progress callback of both trainers: the time of each record n = 0..steps.
+ * The interval between records n - 1 and n is one step: the update
+ * theta <- theta - eta G and the evaluation of F and G at the new theta,
+ * the records included; the setup before record 0 is not in any interval. */
+typedef struct {
+    double *t; /* steps + 1 */
+    size_t n;
+} stamp_ctx;
+
+static void stamp(void *ctx, size_t done, size_t total)
+{
+    stamp_ctx *c = ctx;
+    (void)total;
+    if (done >= 1 && done <= c->n)
+        c->t[done - 1] = now_seconds();
+}
+
+/* Runs until more_runs() says enough, pushing every step interval into s.
+ * impl IMPL_FAST: fast_train_gd; IMPL_REF: ref_train_run at 128 bits. */
+static int time_gd(const no_problem *p, impl_kind impl, samples *s, size_t *nruns, int quick)
+{
+    size_t steps = impl == IMPL_FAST ? GD_STEPS_FAST : GD_STEPS_REF;
+    double *t = malloc((steps + 1) * sizeof *t);
+    if (!t)
+        return -1;
+    stamp_ctx sc = {t, steps + 1};
+    samples runs = {0}; /* run times, for more_runs() only */
+    char err[256];
+    int rc = 0;
+    double spent = 0;
+    while (!rc && more_runs(&runs, spent, quick)) {
+        double t0 = now_seconds();
+        if (impl == IMPL_FAST) {
+            fast_train_traj tr;
+            rc = fast_train_gd(p, steps, GD_ETA, 0, stamp, &sc, &tr, err, sizeof err);
+            if (!rc)
+                fast_train_traj_clear(&tr);
+        } else {
+            ref_train_opts o;
+            memset(&o, 0, sizeof o);
+            o.steps = steps;
+            o.eta = GD_ETA;
+            o.progress = stamp;
+            o.progress_ctx = &sc;
+            ref_train_traj tr;
+            rc = ref_train_run(p, 128, &o, &tr, err, sizeof err);
+            if (!rc)
+                ref_train_traj_clear(&tr);
+        }
+        double dt = now_seconds() - t0;
+        if (rc) {
+            fprintf(stderr, "bench: gd %s: %s\n", impl == IMPL_FAST ? "fast" : "ref128", err);
+            break;
+        }
+        for (size_t n = 1; n <= steps && !rc; n++)
+            rc = samples_push(s, t[n] - t[n - 1]);
+        rc = rc || samples_push(&runs, dt);
+        spent += dt;
+    }
+    *nruns = runs.n;
+    free(runs.t);
+    free(t);
+    return rc;
+}
+
+static int bench_gd(int quick)
+{
+    static const struct {
+        const char *name;
+        no_family family;
+    } fam[] = {{"linear", NO_FAMILY_LINEAR}, {"rff", NO_FAMILY_RFF}, {"mlp", NO_FAMILY_MLP}};
+    int failed = 0;
+    printf("\nnodeoracle bench: median wall time of one gradient-descent step%s\n",
+           quick ? " (--quick: 1 run per cell, not a median)" : "");
+    printf("the default problem of `nodeoracle compare --family F` (N8 d2 D4 L8, euler, m=1, "
+           "discrete adjoint; q16 rff gaussian, M8 mlp tanh), eta %g;\n", GD_ETA);
+    printf("fast_train_gd (%d steps a run) and ref_train_run at 128 bits (%d steps a run), "
+           "uncertified; median over every step of every run\n\n",
+           GD_STEPS_FAST, GD_STEPS_REF);
+    printf("%-8s %14s %8s %14s %8s %10s\n", "family", "fast [s/step]", "steps",
+           "ref128 [s/step]", "steps", "ref/fast");
+    for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
+        no_spec sp;
+        compare_default_spec(&sp, fam[f].family);
+        no_problem p;
+        char err[256];
+        if (no_problem_generate(&p, &sp, err, sizeof err)) {
+            fprintf(stderr, "bench: gd %s: %s\n", fam[f].name, err);
+            printf("%-8s %14s\n", fam[f].name, "FAILED");
+            failed = 1;
+            continue;
+        }
+        fprintf(stderr, "bench: gd %s\n", fam[f].name);
+        samples sf = {0}, sr = {0};
+        size_t rf = 0, rr = 0;
+        int okf = !time_gd(&p, IMPL_FAST, &sf, &rf, quick) && sf.n > 0;
+        int okr = !time_gd(&p, IMPL_REF, &sr, &rr, quick) && sr.n > 0;
+        double mf = okf ? median_of(sf.t, sf.n) : 0, mr = okr ? median_of(sr.t, sr.n) : 0;
+        printf("%-8s", fam[f].name);
+        if (okf)
+            printf(" %14.6e %8zu", mf, sf.n);
+        else
+            printf(" %14s %8s", "FAILED", "-");
+        if (okr)
+            printf(" %14.6e %8zu", mr, sr.n);
+        else
+            printf(" %14s %8s", "FAILED", "-");
+        if (okf && okr && mf > 0)
+            printf(" %10.0f", mr / mf);
+        printf("\n");
+        failed |= !okf || !okr;
+        free(sf.t);
+        free(sr.t);
+        no_problem_free(&p);
+    }
+    return failed;
+}
+
+/* ---- Part four: kernel GD, time of step j as the expansion grows ------- */
+
+/* Neither fast_kernel_gd nor ref_kernel_gd reports per step, so the time of
+ * step j is taken as T(j) - T(j - 1), T(i) the wall time of a whole run of i
+ * iterations (the setup cancels).  One repetition runs i = 0..KGD_STEPS in
+ * turn; the step time is the median over repetitions of that paired
+ * difference.  The problem is the default rff one of part three (only its
+ * data X, Y, A, B and its step grid are used), the kernel gaussian ell=1. */
+#define KGD_STEPS 16
+#define KGD_ETA 0.1
+/* Repetitions of one implementation: at least KGD_MIN_REPS, and more until
+ * KGD_MIN_SECONDS are spent (fast: a sweep takes milliseconds, and the
+ * difference of two run times is noisier than either), at most KGD_MAX_REPS. */
+#define KGD_MIN_REPS 5
+#define KGD_MIN_SECONDS 3.0
+#define KGD_MAX_REPS 400
+
+static int kgd_run(const no_problem *p, const ref_model *rm, impl_kind impl, size_t iters,
+                   double *dt, char *err, size_t len)
+{
+    int rc;
+    double t0 = now_seconds();
+    if (impl == IMPL_FAST) {
+        fast_kernel k;
+        fast_kernel_gaussian(&k, p->spec.ell);
+        fast_kernel_trace tr;
+        rc = fast_kernel_gd(p, &k, KGD_ETA, iters, 0, &tr, err, len);
+        *dt = now_seconds() - t0;
+        if (!rc)
+            fast_kernel_trace_clear(&tr);
+    } else {
+        ref_kernel *k = ref_kernel_gaussian(p->spec.D, p->spec.ell, rm->prec);
+        if (!k)
+            return no_errorf(err, len, "out of memory (kernel)");
+        ref_kernel_trace tr;
+        rc = ref_kernel_gd(rm, k, KGD_ETA, iters, 0, &tr, err, len);
+        *dt = now_seconds() - t0;
+        if (!rc)
+            ref_kernel_trace_clear(&tr);
+        ref_kernel_free(k);
+    }
+    return rc;
+}
+
+/* Least-squares slope of log t_j against log j over j = j0..n (t_j > 0 only);
+ * *used: the number of points.  NAN if fewer than 2. */
+static double fit_exponent(const double *t, size_t j0, size_t n, size_t *used)
+{
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    size_t k = 0;
+    for (size_t j = j0; j <= n; j++) {
+        if (!(t[j] > 0))
+            continue;
+        double x = log((double)j), y = log(t[j]);
+        sx += x;
+        sy += y;
+        sxx += x * x;
+        sxy += x * y;
+        k++;
+    }
+    *used = k;
+    double den = (double)k * sxx - sx * sx;
+    return k >= 2 && den > 0 ? ((double)k * sxy - sx * sy) / den : NAN;
+}
+
+static int bench_kernel_gd(int quick)
+{
+    const size_t n = KGD_STEPS, j0 = KGD_STEPS / 2;
+    size_t reps[2] = {0, 0};
+    no_spec sp;
+    compare_default_spec(&sp, NO_FAMILY_RFF); /* only X, Y, A, B and the grid are used */
+    no_problem p;
+    ref_model rm;
+    char err[256];
+    printf("\nnodeoracle bench: kernel gradient descent, time of step j = 1..%zu%s\n", n,
+           quick ? " (--quick: 1 repetition, not a median)" : "");
+    if (no_problem_generate(&p, &sp, err, sizeof err)) {
+        printf("kernel gd: not measured: %s\n", err);
+        return 1;
+    }
+    if (ref_model_init(&rm, &p, 128, err, sizeof err)) {
+        printf("kernel gd: not measured: %s\n", err);
+        no_problem_free(&p);
+        return 1;
+    }
+    /* T[impl][r][i]: run time of i iterations in repetition r */
+    double *T = malloc(KGD_MAX_REPS * (n + 1) * sizeof *T);
+    double *d = malloc(KGD_MAX_REPS * sizeof *d);
+    double *step = malloc(2 * (n + 1) * sizeof *step);
+    int failed = !T || !d || !step;
+    for (int im = 0; im < 2 && !failed; im++) {
+        impl_kind impl = im ? IMPL_REF : IMPL_FAST;
+        fprintf(stderr, "bench: kernel gd %s\n", im ? "ref128" : "fast");
+        size_t r = 0;
+        double spent = 0;
+        while (!failed && r < KGD_MAX_REPS &&
+               (quick ? r < 1 : r < KGD_MIN_REPS || spent < KGD_MIN_SECONDS)) {
+            for (size_t i = 0; i <= n && !failed; i++)
+                if (kgd_run(&p, &rm, impl, i, &T[r * (n + 1) + i], err, sizeof err)) {
+                    fprintf(stderr, "bench: kernel gd %s: %s\n", im ? "ref128" : "fast", err);
+                    failed = 1;
+                } else {
+                    spent += T[r * (n + 1) + i];
+                }
+            r++;
+        }
+        reps[im] = r;
+        for (size_t j = 1; j <= n && !failed; j++) {
+            for (size_t k = 0; k < r; k++)
+                d[k] = T[k * (n + 1) + j] - T[k * (n + 1) + j - 1];
+            step[im * (n + 1) + j] = median_of(d, r);
+        }
+    }
+    if (failed) {
+        printf("kernel gd: not measured (failed)\n");
+    } else {
+        printf("gaussian ell=1 on the data and grid of the default rff problem (N8 d2 D4 L8, "
+               "euler, m=1), eta %g; step j appends N m S = %zu centres per layer\n",
+               KGD_ETA, sp.N * sp.m);
+        printf("step time = median over repetitions (fast %zu, ref %zu) of T(j) - T(j-1), "
+               "T(i) a whole run of i iterations; ref at 128 bits\n",
+               reps[0], reps[1]);
+        printf("expected: linear in j (step j evaluates and differentiates an expansion of "
+               "O(j) centres), exponent 1\n\n");
+        printf("%4s %14s %14s %10s\n", "j", "fast [s]", "ref128 [s]", "ref/fast");
+        for (size_t j = 1; j <= n; j++) {
+            double f = step[j], r = step[n + 1 + j];
+            printf("%4zu %14.6e %14.6e", j, f, r);
+            if (f > 0 && r > 0)
+                printf(" %10.0f", r / f);
+            printf("\n");
+        }
+        for (int im = 0; im < 2; im++) {
+            size_t used;
+            double e = fit_exponent(&step[im * (n + 1)], j0, n, &used);
+            printf("fitted exponent (%s): %.2f  (log t_j vs log j, j = %zu..%zu, %zu points "
+                   "with t_j > 0)\n",
+                   im ? "ref128" : "fast  ", e, j0, n, used);
+        }
+    }
+    free(T);
+    free(d);
+    free(step);
+    ref_model_clear(&rm);
+    no_problem_free(&p);
+    return failed;
+}
+
 int main(int argc, char **argv)
 {
     int quick = 0;
@@ -568,6 +868,8 @@ int main(int argc, char **argv)
             printf("  ref%ld: not measured (failed)\n", precs[i]);
     }
 
+    failed |= bench_gd(quick);
+    failed |= bench_kernel_gd(quick);
     failed |= bench_check(quick);
     return failed;
 }

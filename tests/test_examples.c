@@ -23,7 +23,9 @@
  *    (Tsit5 on a replayed non-uniform grid), as examples/README.md shows;
  *  - the second generation of mutants (new_mutants_caught): one per
  *    hypothesis family of the diagnosis (docs/check.md), each caught (exit
- *    1) and named by its family's cause.
+ *    1) and named by its family's cause;
+ *  - a training loop (export_trajectory.py): its trajectory passes
+ *    `check --train`, and its mutants fail at the iteration they go wrong.
  *
  * Problems are picked from the default suite (L = 8 != M = 6, so a missing
  * 1/L and a missing 1/M stay apart) by what they cover, and written by the
@@ -994,4 +996,93 @@ Test(examples, pytorch_library_style_schemes)
         if (st == 0)
             json_decref(expect_pass(prob, cand, "", cases[i].name));
     }
+}
+
+/* ---- a training loop's trajectory: check --train ------------------------ */
+
+/* dir = the one problem `nodeoracle gen OPTS --out scratch/name` writes
+ * (small: N = 3, D = 3, L = 3, as tests/test_check_train.c). */
+static void gen_small_problem(const char *name, const char *opts, char *dir, size_t n)
+{
+    run_result r = runf("gen %s --N 3 --D 3 --L 3 --d-out 2 --out '%s/%s'", opts, scratch, name);
+    cr_assert_eq(r.status, 0, "gen %s: %s", opts, r.err);
+    run_free(&r);
+    char pattern[PATH_MAX];
+    IN_SCRATCH(pattern, "%s/000-*/problem.json", name);
+    glob_t g;
+    cr_assert_eq(glob(pattern, 0, NULL, &g), 0, "gen %s: no problem", opts);
+    cr_assert_eq(g.gl_pathc, 1);
+    cr_assert_lt((size_t)snprintf(dir, n, "%s", g.gl_pathv[0]), n);
+    *strrchr(dir, '/') = 0;
+    globfree(&g);
+}
+
+/* examples/numpy/export_trajectory.py PROB CAND FLAGS, which must succeed. */
+static void export_trajectory(const char *prob, const char *cand, const char *flags)
+{
+    char script[PATH_MAX], cmd[3 * PATH_MAX + 256];
+    no_test_repo_path(script, sizeof script, "examples/numpy/export_trajectory.py");
+    cr_assert_lt((size_t)snprintf(cmd, sizeof cmd, "'%s' '%s' '%s' '%s' %s", PYTHON, script,
+                                  prob, cand, flags),
+                 sizeof cmd);
+    run_result r = run_shell(cmd);
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s", r.err);
+    int st = r.status;
+    run_free(&r);
+    cr_assert_eq(st, 0, "export_trajectory.py %s %s: exit %d (python3-numpy missing?): %s", prob,
+                 flags, st, msg);
+}
+
+/* The NumPy training loop (plain GD with the metric gradient, 20 steps at
+ * eta = 0.05) passes check --train on linear (with params.npy: theta
+ * judged too) and mlp-tanh (the trajectory alone), every iteration judged;
+ * its mutants fail (exit 1) at iteration 1 (eta_off: steps with 1.01 eta;
+ * raw_gradient: dF/dtheta without the metric's 1/h, M/h), and no
+ * temporary directory is left. */
+Test(examples, numpy_train_trajectory_passes_mutants_fail)
+{
+    char lin[PATH_MAX], mlp[PATH_MAX];
+    gen_small_problem("tr-linear", "--family linear", lin, sizeof lin);
+    gen_small_problem("tr-mlp", "--family mlp --activation tanh --M 4", mlp, sizeof mlp);
+    const struct {
+        const char *prob, *flags, *quantity; /* quantity: the first failure's, NULL: pass */
+    } cases[] = {
+        {lin, "--params", NULL},
+        {mlp, "", NULL},
+        {lin, "--params --mutant eta_off", "theta"},
+        {mlp, "--mutant raw_gradient", "F"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char cand[PATH_MAX], flags[128];
+        fresh_candidate(cand, sizeof cand);
+        snprintf(flags, sizeof flags, "--steps 20 --eta 0.05 %s", cases[i].flags);
+        export_trajectory(cases[i].prob, cand, flags);
+        int st;
+        json_t *o = check_json(cases[i].prob, cand, "--train", &st);
+        json_t *ff = json_object_get(o, "first_fail");
+        if (!cases[i].quantity) {
+            json_t *w = json_object_get(o, "worst");
+            cr_expect_eq(st, 0, "%s %s: check --train exit %d", cases[i].prob, flags, st);
+            cr_expect_eq(json_integer_value(json_object_get(o, "judged")), 21,
+                         "%s: not every iteration judged", flags);
+            cr_expect(json_is_null(ff), "%s: a first failure", flags);
+            cr_log_info("%s %s: worst error/tolerance %g (%s at n=%d)", cases[i].prob, flags,
+                        json_number_value(json_object_get(w, "ratio")),
+                        json_string_value(json_object_get(w, "quantity")),
+                        (int)json_integer_value(json_object_get(w, "iteration")));
+        } else {
+            cr_expect_eq(st, 1, "%s %s: check --train exit %d, expected a failure",
+                         cases[i].prob, flags, st);
+            cr_expect_eq(json_integer_value(json_object_get(ff, "iteration")), 1,
+                         "%s: first failing iteration", flags);
+            const char *q = json_string_value(json_object_get(ff, "quantity"));
+            cr_expect(q && !strcmp(q, cases[i].quantity), "%s: first failure in %s, expected %s",
+                      flags, q ? q : "(none)", cases[i].quantity);
+        }
+        json_decref(o);
+    }
+    int tmp = -1;
+    no_test_count_entries(scratch, &tmp);
+    cr_expect_eq(tmp, 0, "the trajectory exporter left a temporary directory");
 }
