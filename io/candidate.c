@@ -10,17 +10,17 @@
 #include "jsonio.h"
 #include "npy.h"
 
-static const char *const precision_names[] = {"float64", "float32", "bfloat16"};
+const char *const no_precision_names[3] = {"float64", "float32", "bfloat16"};
 
 const char *no_precision_name(no_precision p)
 {
-    return (unsigned)p < 3 ? precision_names[p] : "?";
+    return (unsigned)p < 3 ? no_precision_names[p] : "?";
 }
 
 int no_precision_parse(const char *s, no_precision *out)
 {
     for (int i = 0; i < 3; i++)
-        if (!strcmp(s, precision_names[i])) {
+        if (!strcmp(s, no_precision_names[i])) {
             *out = (no_precision)i;
             return 0;
         }
@@ -55,17 +55,12 @@ no_precision no_candidate_precision(const no_candidate_info *info, int has_optio
 
 /* 1 if path does not exist (an optional file left out); any other failure
  * to reach it is left for the reader to report. */
-static int absent(const char *path)
-{
-    return access(path, F_OK) != 0 && errno == ENOENT;
-}
-
 static int read_info(const char *dir, no_candidate_info *info, char *err, size_t len)
 {
     char path[NO_PATH_MAX];
     if (no_path_join(path, sizeof path, dir, "candidate.json", err, len))
         return -1;
-    if (absent(path))
+    if (no_path_absent(path))
         return 0;
     json_t *o;
     if (no_jsonio_load(path, &o, err, len))
@@ -80,7 +75,7 @@ static int read_info(const char *dir, no_candidate_info *info, char *err, size_t
         goto out;
     }
     if (json_object_get(o, "precision")) {
-        if (no_jsonio_enum(o, "precision", precision_names, 3, &e, path, err, len))
+        if (no_jsonio_enum(o, "precision", no_precision_names, 3, &e, path, err, len))
             goto out;
         info->precision = (no_precision)e;
         info->has_precision = 1;
@@ -147,7 +142,7 @@ int no_candidate_read(const char *dir, const no_spec *spec, no_arrays *out,
         snprintf(file, sizeof file, "%.31s.npy", name);
         if (no_path_join(path, sizeof path, dir, file, err, len))
             goto fail;
-        if (absent(path)) {
+        if (no_path_absent(path)) {
             if (optional)
                 continue;
             no_errorf(err, len, "%s: missing (a candidate must provide output, loss and the "

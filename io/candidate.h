@@ -19,6 +19,8 @@
  * tolerance (docs/check.md). */
 typedef enum { NO_PRECISION_FLOAT64, NO_PRECISION_FLOAT32, NO_PRECISION_BFLOAT16 } no_precision;
 
+/* Their names, in the enum's order ("float64", "float32", "bfloat16"). */
+extern const char *const no_precision_names[3];
 const char *no_precision_name(no_precision p);
 /* 0 and *out set if s is "float64", "float32" or "bfloat16"; else -1. */
 int no_precision_parse(const char *s, no_precision *out);

@@ -266,3 +266,8 @@ int no_path_confine(char *buf, size_t n, const char *dir, const char *name, cons
     free(rfile);
     return rc;
 }
+
+int no_path_absent(const char *path)
+{
+    return access(path, F_OK) != 0 && errno == ENOENT;
+}

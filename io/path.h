@@ -77,4 +77,8 @@ FILE *no_path_open_regular(const char *path, unsigned long long max_bytes, char 
 int no_path_confine(char *buf, size_t n, const char *dir, const char *name, const char *what,
                     char *why, size_t whylen);
 
+/* 1 if nothing exists at path (ENOENT); 0 if something does, or if it
+ * cannot be told (a permission error: the caller's open then says which). */
+int no_path_absent(const char *path);
+
 #endif

@@ -21,16 +21,11 @@ void no_train_candidate_clear(no_train_candidate *c)
     memset(c, 0, sizeof *c);
 }
 
-static int absent(const char *path)
-{
-    return access(path, F_OK) != 0 && errno == ENOENT;
-}
-
 int no_train_candidate_declared(const char *dir)
 {
     char path[NO_PATH_MAX], err[256];
     json_t *o;
-    if (no_path_join(path, sizeof path, dir, "candidate.json", err, sizeof err) || absent(path) ||
+    if (no_path_join(path, sizeof path, dir, "candidate.json", err, sizeof err) || no_path_absent(path) ||
         no_jsonio_load(path, &o, err, sizeof err))
         return 0;
     int has = json_object_get(o, "training") != NULL;
@@ -44,14 +39,13 @@ static int read_json(const char *dir, no_train_candidate *c, long *steps, char *
     char path[NO_PATH_MAX];
     if (no_path_join(path, sizeof path, dir, "candidate.json", err, len))
         return -1;
-    if (absent(path))
+    if (no_path_absent(path))
         return 0;
     json_t *o;
     if (no_jsonio_load(path, &o, err, len))
         return -1;
     static const char *const allowed[] = {"precision", "training", NULL};
     static const char *const tallowed[] = {"eta", "steps", NULL};
-    static const char *const precs[] = {"float64", "float32", "bfloat16"};
     const char *extra = no_jsonio_unknown(o, allowed);
     int rc = -1, e;
     char k[64];
@@ -61,7 +55,7 @@ static int read_json(const char *dir, no_train_candidate *c, long *steps, char *
         goto out;
     }
     if (json_object_get(o, "precision")) {
-        if (no_jsonio_enum(o, "precision", precs, 3, &e, path, err, len))
+        if (no_jsonio_enum(o, "precision", no_precision_names, 3, &e, path, err, len))
             goto out;
         c->precision = (no_precision)e;
         c->has_precision = 1;
@@ -116,7 +110,7 @@ int no_train_candidate_read(const char *dir, const no_spec *spec, double eta_opt
     char path[NO_PATH_MAX];
     if (no_path_join(path, sizeof path, dir, "trajectory.npy", err, len))
         return -1;
-    if (absent(path))
+    if (no_path_absent(path))
         return no_errorf(err, len, "%s: missing (a training candidate's trajectory, "
                          "docs/formats.md)", path);
     no_array a;
@@ -196,7 +190,7 @@ int no_train_candidate_read(const char *dir, const no_spec *spec, double eta_opt
     c->K = K;
     if (no_path_join(path, sizeof path, dir, "params.npy", err, len))
         goto out;
-    if (!absent(path)) {
+    if (!no_path_absent(path)) {
         no_array pa;
         memset(&pa, 0, sizeof pa);
         if (no_npy_read_info(path, &pa, NO_NPY_F32 | NO_NPY_NONFINITE, &ni, err, len))

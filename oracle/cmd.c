@@ -1,6 +1,7 @@
 /* cmd.c - what the subcommands share. */
 #include "cmd.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,19 @@ int no_cmd_parse_prec(const char *v, long *prec)
     if (!v || !*v || *end || p < REF_PREC_MIN || p > REF_CERTIFY_PREC_MAX)
         return -1;
     *prec = p;
+    return 0;
+}
+
+int no_cmd_parse_eta(const char *v, double *eta)
+{
+    char *end;
+    double x = strtod(v, &end);
+    if (!*v || *end || !isfinite(x) || !(x > 0)) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "--eta: expected a finite number > 0, got '%.40s'", v);
+        return no_cmd_usage_error(msg);
+    }
+    *eta = x;
     return 0;
 }
 

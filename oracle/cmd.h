@@ -26,6 +26,10 @@ int no_cmd_parse_prec(const char *v, long *prec);
 /* The usage error of a bad --prec value v (the range in one place). */
 int no_cmd_prec_error(const char *v);
 
+/* --eta, a learning rate (train, check --train): a finite number > 0 into
+ * *eta and 0, or the usage error (one line, NO_EXIT_USAGE). */
+int no_cmd_parse_eta(const char *v, double *eta);
+
 int no_cmd_gen(int argc, char **argv);
 int no_cmd_check(int argc, char **argv);
 int no_cmd_train(int argc, char **argv);

@@ -205,12 +205,8 @@ static int parse(int argc, char **argv, check_args *a)
             if (no_cmd_parse_prec(v, &a->prec))
                 return no_cmd_prec_error(v);
         } else if (!strcmp(f, "--eta")) {
-            char *end;
-            a->eta = strtod(v, &end);
-            if (!*v || *end || !isfinite(a->eta) || !(a->eta > 0)) {
-                snprintf(err, sizeof err, "--eta: expected a finite number > 0, got '%.40s'", v);
-                return no_cmd_usage_error(err);
-            }
+            if (no_cmd_parse_eta(v, &a->eta))
+                return NO_EXIT_USAGE;
             a->train = 1;
         } else if (!strcmp(f, "--steps")) {
             char *end;

@@ -13,6 +13,7 @@
 #include "npy.h"
 #include "path.h"
 #include "problem_dir.h"
+#include "plot.h"
 #include "progress.h"
 #include "ref.h"
 #include "ref_train.h"
@@ -187,57 +188,21 @@ static int write_csv(const char *dir, const runs *x, char *err, size_t len)
     return no_atomic_commit(&w, err, len);
 }
 
-/* gnuplot on PATH? */
-static int have_gnuplot(void)
+/* The curves of trajectory.png: F and |G|^2 (log scale) against n. */
+static void plot_body(FILE *g, const char *csv, const void *ctx)
 {
-    const char *path = getenv("PATH");
-    if (!path)
-        return 0;
-    char buf[4096];
-    while (*path) {
-        size_t l = strcspn(path, ":");
-        if (l && l < sizeof buf - 10) {
-            memcpy(buf, path, l);
-            strcpy(buf + l, "/gnuplot");
-            if (!access(buf, X_OK))
-                return 1;
-        }
-        path += l + (path[l] == ':');
-    }
-    return 0;
-}
-
-/* trajectory.png from trajectory.csv: F and |G|^2 (log scale) against n.
- * Skipped (0) when gnuplot is missing or the directory's name cannot be
- * quoted for it; written to a temporary name and renamed. */
-static int write_png(const char *dir, char *err, size_t len)
-{
-    if (!have_gnuplot() || strchr(dir, '\'') || strchr(dir, '\n'))
-        return 0;
-    char csv[NO_PATH_MAX], png[NO_PATH_MAX], tmp[NO_PATH_MAX + 32];
-    if (no_path_join(csv, sizeof csv, dir, "trajectory.csv", err, len) ||
-        no_path_join(png, sizeof png, dir, "trajectory.png", err, len))
-        return -1;
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", png, (long)getpid());
-    FILE *g = popen("gnuplot", "w");
-    if (!g)
-        return 0;
+    (void)ctx;
     fprintf(g,
-            "set terminal png size 900,600\nset output '%s'\nset datafile separator ','\n"
             "set key autotitle columnhead\nset logscale y\nset xlabel 'iteration n'\n"
             "set grid\nplot '%s' using 1:3 with lines title 'F', "
             "'' using 1:4 with lines title '|G|^2 (metric)'\n",
-            tmp, csv);
-    int st = pclose(g);
-    if (st != 0 || access(tmp, F_OK)) {
-        unlink(tmp); /* ours, if gnuplot left it */
-        return 0;
-    }
-    if (rename(tmp, png)) {
-        unlink(tmp);
-        return no_errorf(err, len, "%s: %s", png, strerror(errno));
-    }
-    return 0;
+            csv);
+}
+
+/* trajectory.png from trajectory.csv (skipped without gnuplot: plot.h). */
+static int write_png(const char *dir, char *err, size_t len)
+{
+    return no_plot_png(dir, "trajectory.csv", "trajectory.png", plot_body, NULL, err, len);
 }
 
 static json_t *series(const double *v, size_t n)
@@ -303,11 +268,8 @@ int no_cmd_train(int argc, char **argv)
                 return no_cmd_usage_error(err);
             }
         } else if (!strcmp(f, "--eta")) {
-            eta = strtod(v, &end);
-            if (!*v || *end || !isfinite(eta) || !(eta > 0)) {
-                snprintf(err, sizeof err, "--eta: expected a finite number > 0, got '%.40s'", v);
-                return no_cmd_usage_error(err);
-            }
+            if (no_cmd_parse_eta(v, &eta))
+                return NO_EXIT_USAGE;
         } else if (!strcmp(f, "--flow-tol")) {
             flow_tol = strtod(v, &end);
             if (!*v || *end || !isfinite(flow_tol) || !(flow_tol > 0) || flow_tol > 0.01) {

@@ -11,6 +11,7 @@
 #include "atomic.h"
 #include "cmd.h"
 #include "path.h"
+#include "plot.h"
 #include "progress.h"
 #include "report.h"
 #include "spec_args.h"
@@ -123,23 +124,6 @@ static int parse_real(const char *f, const char *v, double lo, double hi, int op
     return 0;
 }
 
-static int have_gnuplot(void)
-{
-    const char *path = getenv("PATH");
-    char buf[4096];
-    while (path && *path) {
-        size_t l = strcspn(path, ":");
-        if (l && l < sizeof buf - 10) {
-            memcpy(buf, path, l);
-            strcpy(buf + l, "/gnuplot");
-            if (!access(buf, X_OK))
-                return 1;
-        }
-        path += l + (path[l] == ':');
-    }
-    return 0;
-}
-
 static int write_csv(const char *dir, const no_width_result *r, char *err, size_t len)
 {
     char path[NO_PATH_MAX];
@@ -159,26 +143,13 @@ static int write_csv(const char *dir, const no_width_result *r, char *err, size_
     return no_atomic_commit(&w, err, len);
 }
 
-/* width.png from width.csv at n = steps, with the two fitted lines.  Skipped
- * (0) without gnuplot or with a directory name gnuplot cannot quote. */
-static int write_png(const char *dir, const no_width_result *r, char *err, size_t len)
+/* The points at n = steps and the two fitted lines of width.png. */
+static void plot_body(FILE *g, const char *csv, const void *ctx)
 {
-    if (!have_gnuplot() || strchr(dir, '\'') || strchr(dir, '\n') || strchr(dir, '"'))
-        return 0;
-    char csv[NO_PATH_MAX], png[NO_PATH_MAX], tmp[NO_PATH_MAX + 32];
-    if (no_path_join(csv, sizeof csv, dir, "width.csv", err, len) ||
-        no_path_join(png, sizeof png, dir, "width.png", err, len))
-        return -1;
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", png, (long)getpid());
+    const no_width_result *r = ctx;
     const no_width_fit *fl = &r->fit[NO_WIDTH_LOSS][r->steps - 1],
                        *fo = &r->fit[NO_WIDTH_OUTPUT][r->steps - 1];
-    if (!fl->ok || !fo->ok)
-        return 0;
-    FILE *g = popen("gnuplot", "w");
-    if (!g)
-        return 0;
     fprintf(g,
-            "set terminal png size 900,600\nset output '%s'\nset datafile separator ','\n"
             "set logscale xy 2\nset xlabel 'features q'\nset ylabel 'difference at n = %zu'\n"
             "set grid\nset key bottom left\n"
             "plot '%s' skip 1 using 2:($1 == %zu ? $4 : 1/0) with points pt 7 "
@@ -187,18 +158,19 @@ static int write_png(const char *dir, const no_width_result *r, char *err, size_
             "'' skip 1 using 2:($1 == %zu ? $6 : 1/0) with points pt 5 "
             "title 'RMS |out_rff - out_kernel| / |out_kernel|', "
             "exp(%.17g) * x**(%.17g) with lines title 'fit, slope %.3f [%.3f, %.3f]'\n",
-            tmp, r->steps, csv, r->steps, fl->intercept, fl->slope, fl->slope, fl->lo, fl->hi,
+            r->steps, csv, r->steps, fl->intercept, fl->slope, fl->slope, fl->lo, fl->hi,
             r->steps, fo->intercept, fo->slope, fo->slope, fo->lo, fo->hi);
-    int st = pclose(g);
-    if (st != 0 || access(tmp, F_OK)) {
-        unlink(tmp); /* ours, if gnuplot left it */
+}
+
+/* width.png from width.csv at n = steps, with the two fitted lines.  Skipped
+ * (0) without gnuplot (plot.h), with a directory name gnuplot cannot quote,
+ * or when a fit failed. */
+static int write_png(const char *dir, const no_width_result *r, char *err, size_t len)
+{
+    if (strchr(dir, '"') || !r->fit[NO_WIDTH_LOSS][r->steps - 1].ok ||
+        !r->fit[NO_WIDTH_OUTPUT][r->steps - 1].ok)
         return 0;
-    }
-    if (rename(tmp, png)) {
-        unlink(tmp);
-        return no_errorf(err, len, "%s: %s", png, strerror(errno));
-    }
-    return 0;
+    return no_plot_png(dir, "width.csv", "width.png", plot_body, r, err, len);
 }
 
 static const char *qname[NO_WIDTH_NQ] = {"loss", "output"};

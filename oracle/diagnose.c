@@ -729,7 +729,7 @@ static double weigh(search *S, const no_diag_case *c, const char *cause, const c
 
 /* Run c at prec and weigh it; 0, or -1 with err. */
 static int try_case(search *S, const no_diag_case *c, const char *cause, const char *variant,
-                    int rank, double factor, long layer, int record, double *match)
+                    int rank, double factor, long layer, int record)
 {
     no_arrays h;
     /* The searches (many runs) are screened at DIAG_FIT_PREC bits: a
@@ -742,8 +742,6 @@ static int try_case(search *S, const no_diag_case *c, const char *cause, const c
         double mt = no_diag_match(S->cand, &h);
         if (!(mt <= 16 * tol_of_worst(S->p, &h, S->cand, S->u))) {
             weigh(S, c, cause, variant, rank, factor, layer, &h, record);
-            if (match)
-                *match = mt;
             no_arrays_free(&h);
             return 0;
         }
@@ -751,9 +749,7 @@ static int try_case(search *S, const no_diag_case *c, const char *cause, const c
     }
     if (timed_run(S, c, S->prec, &h))
         return -1;
-    double mt = weigh(S, c, cause, variant, rank, factor, layer, &h, record);
-    if (match)
-        *match = mt;
+    weigh(S, c, cause, variant, rank, factor, layer, &h, record);
     no_arrays_free(&h);
     return 0;
 }
@@ -906,7 +902,7 @@ static int search_layers(search *S)
         c.cause = "layer_sign", c.kind = NO_DIAG_SEARCHED;
         c.v.scale_layer = k + 1, c.v.layer_scale = -1;
         snprintf(var, sizeof var, "k=%zu", k);
-        if (try_case(S, &c, "layer_sign", var, RANK_LAYER, -1, (long)k, 0, NULL))
+        if (try_case(S, &c, "layer_sign", var, RANK_LAYER, -1, (long)k, 0))
             return -1;
         for (int dk = -1; dk <= 1; dk += 2) {
             if ((dk < 0 && k == 0) || (dk > 0 && k + 1 == s->L))
@@ -915,7 +911,7 @@ static int search_layers(search *S)
             e.cause = "layer_params", e.kind = NO_DIAG_SEARCHED;
             e.from_layer = k + 1, e.to_layer = (size_t)((long)k + dk);
             snprintf(var, sizeof var, "k=%zu uses %zu", k, e.to_layer);
-            if (try_case(S, &e, "layer_params", var, RANK_LAYER, NAN, (long)k, 0, NULL))
+            if (try_case(S, &e, "layer_params", var, RANK_LAYER, NAN, (long)k, 0))
                 return -1;
         }
     }
@@ -923,7 +919,7 @@ static int search_layers(search *S)
         no_diag_case c = {0};
         c.cause = "layer_params", c.kind = NO_DIAG_SEARCHED, c.wrap = w;
         if (try_case(S, &c, "layer_params", w < 0 ? "k uses k-1" : "k uses k+1", RANK_LAYER,
-                     NAN, -1, 0, NULL))
+                     NAN, -1, 0))
             return -1;
     }
     return 0;
@@ -934,7 +930,6 @@ static int search_layers(search *S)
 static int search_fitted(search *S, const no_diag_case *base, const char *cause, int rank,
                          int one_layer)
 {
-    const no_spec *s = &S->p->spec;
     size_t lo = 0, hi = 1;
     if (one_layer)
         layer_range(S, &lo, &hi);
@@ -957,10 +952,9 @@ static int search_fitted(search *S, const no_diag_case *base, const char *cause,
         else
             snprintf(var, sizeof var, "%s", ft);
         c.cause = cause;
-        if (try_case(S, &c, cause, var, rank, f, one_layer ? (long)k : -1, 0, NULL))
+        if (try_case(S, &c, cause, var, rank, f, one_layer ? (long)k : -1, 0))
             return -1;
     }
-    (void)s;
     return 0;
 }
 
@@ -1196,13 +1190,13 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
         for (int i = 0; i < n; i++)
             if (cases[i].kind == NO_DIAG_LAYOUT &&
                 try_case(&S, &cases[i], cases[i].cause, cases[i].variant, RANK_SIMPLE, NAN, -1,
-                         1, NULL))
+                         1))
                 goto out;
         /* If any exist, a transposition of the other 2-D gradient (mlp: u). */
         if (s->family == NO_FAMILY_MLP) {
             no_diag_case c = {0};
             c.cause = "transposed_gradient", c.kind = NO_DIAG_LAYOUT, c.transpose_grad = 2;
-            if (try_case(&S, &c, c.cause, "grad_u", RANK_SIMPLE, NAN, -1, 0, NULL))
+            if (try_case(&S, &c, c.cause, "grad_u", RANK_SIMPLE, NAN, -1, 0))
                 goto out;
         }
     }
@@ -1241,7 +1235,7 @@ int no_diagnose(const no_problem *p, const ref_setup *setup, const no_arrays *ca
                 snprintf(var, sizeof var, "%s%s%s", cases[i].variant ? cases[i].variant : "",
                          cases[i].variant && cases[j].variant ? "," : "",
                          cases[j].variant ? cases[j].variant : "");
-                if (try_case(&S, &c, name, var, RANK_PAIR, NAN, -1, 0, NULL))
+                if (try_case(&S, &c, name, var, RANK_PAIR, NAN, -1, 0))
                     goto out;
             }
             const ref_variant *v = &cases[i].v;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ref.h"
+#include "ref_internal.h"
 
 /* The records of one run at its own precision (for the bits). */
 typedef struct {
@@ -51,12 +51,7 @@ static void vec_free(mpfr_t *x, size_t n)
 
 size_t ref_train_nparams(const no_spec *s)
 {
-    no_param_info pi[NO_MAX_PARAMS];
-    int np = no_spec_params(s, pi);
-    size_t K = 0;
-    for (int i = 0; i < np; i++)
-        K += pi[i].n;
-    return K;
+    return ref_layer_param_count(s) * s->L; /* every array has L equal blocks */
 }
 
 static void state_clear(run_state *st)
