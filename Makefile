@@ -29,7 +29,7 @@ OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 NO_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -ffp-contract=off \
             -Iproblem -Iref -Ifast -Ioracle -Iio
-LDLIBS   += -ljansson -lnettle -lmpfr -lgmp -lm -lopenblas
+LDLIBS   += -ljansson -lnettle -lmpfr -lgmp -lm -llapacke -lopenblas
 TESTLIBS  = -lcriterion
 
 PROBLEM_SRC = $(wildcard problem/*.c)
@@ -57,7 +57,7 @@ all: $(BIN) $(TBIN)
 # README.md lists the same packages (tests/test_install.c compares the two).
 DEPS = libmpfr-dev libgmp-dev libjansson-dev nettle-dev libcriterion-dev gcovr pkg-config \
        python3-numpy python3-venv python3-pip python3-setuptools python3-jsonschema python3-pytest \
-       gnuplot-nox libopenblas-dev
+       gnuplot-nox libopenblas-dev liblapacke-dev
 deps:
 	@missing=""; for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fast_linalg.h"
 #include "fast_scheme.h"
 #include "tableau.h"
 
@@ -111,8 +112,7 @@ void fast_kernel_matrix(const fast_kernel *k, size_t n, const double *Z, size_t 
     /* K = -2 Z Ctr^T, then r2 = |z|^2 + |c|^2 - 2 z.c, clamped at 0: its
      * absolute error is a few (D + 2) u (|z|^2 + |c|^2), harmless for a
      * kernel Lipschitz in r^2 (kernel-gd.md 6). */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)C, (int)D, -2.0, Z, (int)D,
-                Ctr, (int)D, 0.0, K, (int)C);
+    fast_linalg_gemm_nt(n, C, D, -2.0, Z, D, Ctr, D, 0.0, K, C);
     for (size_t i = 0; i < n; i++)
         for (size_t c = 0; c < C; c++) {
             double r2 = K[i * C + c] + zn[i] + cn[c];
@@ -245,8 +245,7 @@ void fast_kernel_expansion_eval(fast_kernel_expansion *e, size_t l, size_t n, co
     }
     fast_kernel_matrix(&e->k, n, Z, C, e->ctr[l], D, e->K, NULL, e->work);
     /* V = K alpha: (n x C) (C x D). */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)D, (int)C, 1.0, e->K,
-                (int)C, e->coef[l], (int)D, 0.0, V, (int)D);
+    fast_linalg_gemm_nn(n, D, C, 1.0, e->K, C, e->coef[l], D, 0.0, V, D);
 }
 
 void fast_kernel_expansion_vjp(fast_kernel_expansion *e, size_t l, size_t n, const double *Z,
@@ -258,8 +257,7 @@ void fast_kernel_expansion_vjp(fast_kernel_expansion *e, size_t l, size_t n, con
         return;
     fast_kernel_matrix(&e->k, n, Z, C, e->ctr[l], D, e->K, e->psi, e->work);
     /* T_ic = psi_ic (alpha_c . w_i): T = psi o (W alpha^T). */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)C, (int)D, 1.0, W, (int)D,
-                e->coef[l], (int)D, 0.0, e->T, (int)C);
+    fast_linalg_gemm_nt(n, C, D, 1.0, W, D, e->coef[l], D, 0.0, e->T, C);
     /* Zbar_i = sum_c T_ic (z_i - c), from exact differences: the split form
      * z_i sum_c T_ic - T Ctr would cancel when z_i is near the centres. */
     for (size_t i = 0; i < n; i++) {
@@ -289,8 +287,7 @@ static void pending_gram(fast_kernel_expansion *e, size_t l, double *scratch, do
     double *K = scratch, *U = K + P * P, *work = U + P * D;
     fast_kernel_matrix(&e->k, P, ctr, P, ctr, D, K, NULL, work);
     /* U = K a (P x D); out = sum_c a_c . U_c. */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)D, (int)P, 1.0, K, (int)P,
-                a, (int)D, 0.0, U, (int)D);
+    fast_linalg_gemm_nn(P, D, P, 1.0, K, P, a, D, 0.0, U, D);
     *out = cblas_ddot((int)(P * D), a, 1, U, 1);
     double *nrm = work; /* |a_c|, P numbers */
     for (size_t c = 0; c < P; c++)
@@ -393,13 +390,11 @@ static double gd_forward(const no_problem *p, fast_scheme *sc, double tau, doubl
     const no_spec *s = &p->spec;
     size_t N = s->N, D = s->D, nd = N * D;
     /* z_0 = A x: rows of X A^T. */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)D, (int)s->d_in, 1.0, p->X,
-                (int)s->d_in, p->A, (int)s->d_in, 0.0, st, (int)D);
+    fast_linalg_gemm_nt(N, D, s->d_in, 1.0, p->X, s->d_in, p->A, s->d_in, 0.0, st, D);
     for (size_t t = 0; t < s->L * s->m; t++)
         fast_scheme_step(sc, t / s->m, tau, st + t * nd, st + (t + 1) * nd);
     const double *zL = st + s->L * s->m * nd;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)s->d_out, (int)D, 1.0, zL,
-                (int)D, p->B, (int)D, 0.0, out, (int)s->d_out);
+    fast_linalg_gemm_nt(N, s->d_out, D, 1.0, zL, D, p->B, D, 0.0, out, s->d_out);
     double sum = 0.0;
     for (size_t i = 0; i < N * s->d_out; i++) {
         resid[i] = out[i] - p->Y[i];
@@ -493,8 +488,7 @@ int fast_kernel_gd(const no_problem *p, const fast_kernel *k, double eta, size_t
         if (j == iters)
             break;
         /* p_L = (1/N) B^T r: rows of (1/N) R B. */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)D, (int)s->d_out,
-                    1.0 / (double)N, resid, (int)s->d_out, p->B, (int)D, 0.0, pa, (int)D);
+        fast_linalg_gemm_nn(N, D, s->d_out, 1.0 / (double)N, resid, s->d_out, p->B, D, 0.0, pa, D);
         kc.record = 1;
         for (size_t t = L * m; t-- > 0;) {
             fast_scheme_adjoint_step(&sc, t / m, tau, st + t * nd, pa, pb);

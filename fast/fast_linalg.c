@@ -1,6 +1,58 @@
-/* fast_linalg.c - see fast_linalg.h. */
+/* fast_linalg.c - see fast_linalg.h.  Every body is one (C)BLAS call, so the
+ * products run in the optimised library the build links (Debian's OpenBLAS,
+ * `-lopenblas`); only the standard CBLAS interface is used, so a reference
+ * libblas with its CBLAS header links as well.
+ *
+ * Guards: BLAS rejects a leading dimension below max(1, cols) (xerbla prints
+ * and returns), which a product with an empty inner dimension would trip.
+ * Empty products are handled here instead: m or n zero is a no-op, k zero
+ * leaves beta C (BLAS semantics, beta == 0 writes zeros). */
 #include "fast_linalg.h"
 
+#include <cblas.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+/* Whether the products go to BLAS (decided once, by blas_init). */
+static int use_blas;
+
+/* OpenBLAS's level-3 routines take a work buffer of 128 MiB (and a page) on
+ * their first call and, when that allocation fails, retry forever: under a
+ * memory limit (ulimit -v) a dgemm hangs instead of failing.  blas_init
+ * probes twice that once, and when it cannot be had every product runs in
+ * the loops below instead, which need no memory: the run either completes
+ * or fails with one line (our own allocations are checked), never hangs. */
+#define FAST_BLAS_PROBE_BYTES ((size_t)256 << 20)
+
+/* One BLAS thread, set before the first BLAS call of the process.  fast/
+ * multiplies small matrices (N x D with D ~ 4..64), where OpenBLAS's
+ * threads cost more than they save, and a threaded OpenBLAS spin-waits
+ * between calls, taking the cores that process-level parallelism (test
+ * runners, one run per problem) needs.  It also allocates per-thread
+ * buffers on first use: under a tight memory limit (ulimit -v, the
+ * resources tests) that allocation hangs instead of failing.  With one
+ * thread the summation order is also fixed: a run's bits are the same on
+ * every run.  openblas_set_num_threads is OpenBLAS's own call; the build
+ * links OpenBLAS explicitly (-lopenblas). */
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+static void blas_init(void)
+{
+    void *probe = malloc(FAST_BLAS_PROBE_BYTES);
+    use_blas = probe != NULL;
+    free(probe);
+    if (use_blas)
+        openblas_set_num_threads(1);
+}
+
+int fast_linalg_init(void)
+{
+    pthread_once(&blas_once, blas_init);
+    return use_blas;
+}
+
+/* The fallback: plain loops ordered so that the innermost loop runs over
+ * contiguous memory. */
 /* BLAS semantics for beta: 0 overwrites (never reads C), 1 leaves C alone. */
 static void scale_c(size_t m, size_t n, double beta, double *restrict C, size_t ldc)
 {
@@ -17,7 +69,7 @@ static void scale_c(size_t m, size_t n, double beta, double *restrict C, size_t 
     }
 }
 
-void fast_linalg_gemm_nt(size_t m, size_t n, size_t k, double alpha, const double *restrict A,
+static void loop_gemm_nt(size_t m, size_t n, size_t k, double alpha, const double *restrict A,
                          size_t lda, const double *restrict B, size_t ldb, double beta,
                          double *restrict C, size_t ldc)
 {
@@ -34,8 +86,7 @@ void fast_linalg_gemm_nt(size_t m, size_t n, size_t k, double alpha, const doubl
         }
     }
 }
-
-void fast_linalg_gemm_nn(size_t m, size_t n, size_t k, double alpha, const double *restrict A,
+static void loop_gemm_nn(size_t m, size_t n, size_t k, double alpha, const double *restrict A,
                          size_t lda, const double *restrict B, size_t ldb, double beta,
                          double *restrict C, size_t ldc)
 {
@@ -51,8 +102,7 @@ void fast_linalg_gemm_nn(size_t m, size_t n, size_t k, double alpha, const doubl
         }
     }
 }
-
-void fast_linalg_gemm_tn(size_t m, size_t n, size_t k, double alpha, const double *restrict A,
+static void loop_gemm_tn(size_t m, size_t n, size_t k, double alpha, const double *restrict A,
                          size_t lda, const double *restrict B, size_t ldb, double beta,
                          double *restrict C, size_t ldc)
 {
@@ -71,6 +121,68 @@ void fast_linalg_gemm_tn(size_t m, size_t n, size_t k, double alpha, const doubl
     }
 }
 
+static int empty_product(size_t m, size_t n, size_t k, double beta, double *C, size_t ldc)
+{
+    if (m == 0 || n == 0)
+        return 1;
+    if (k > 0)
+        return 0;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++)
+            C[i * ldc + j] = beta == 0.0 ? 0.0 : beta * C[i * ldc + j];
+    return 1;
+}
+
+/* Leading dimensions as BLAS wants them: at least 1. */
+static int ld(size_t x)
+{
+    return x > 0 ? (int)x : 1;
+}
+
+void fast_linalg_gemm_nt(size_t m, size_t n, size_t k, double alpha, const double *A, size_t lda,
+                         const double *B, size_t ldb, double beta, double *C, size_t ldc)
+{
+    if (!fast_linalg_init()) {
+        loop_gemm_nt(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    if (empty_product(m, n, k, beta, C, ldc))
+        return;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, alpha, A, ld(lda),
+                B, ld(ldb), beta, C, ld(ldc));
+}
+
+void fast_linalg_gemm_nn(size_t m, size_t n, size_t k, double alpha, const double *A, size_t lda,
+                         const double *B, size_t ldb, double beta, double *C, size_t ldc)
+{
+    if (!fast_linalg_init()) {
+        loop_gemm_nn(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    if (empty_product(m, n, k, beta, C, ldc))
+        return;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, alpha, A,
+                ld(lda), B, ld(ldb), beta, C, ld(ldc));
+}
+
+void fast_linalg_gemm_tn(size_t m, size_t n, size_t k, double alpha, const double *A, size_t lda,
+                         const double *B, size_t ldb, double beta, double *C, size_t ldc)
+{
+    if (!fast_linalg_init()) {
+        loop_gemm_tn(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    if (empty_product(m, n, k, beta, C, ldc))
+        return;
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)n, (int)k, alpha, A, ld(lda),
+                B, ld(ldb), beta, C, ld(ldc));
+}
+
+/* The elementwise updates stay loops: they are not products (nothing for BLAS
+ * to block), and BLAS's dscal/daxpy return early or write zeros for a zero
+ * factor, where IEEE arithmetic gives 0 * Inf = NaN.  A run that overflows
+ * must keep its NaN so that it is reported as non-finite (a tableau's zero
+ * weight, dopri5's b_2, multiplies every state). */
 void fast_linalg_xpay(size_t n, const double *restrict x, double alpha, double *restrict y)
 {
     for (size_t i = 0; i < n; i++)

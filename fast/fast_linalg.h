@@ -2,20 +2,25 @@
  *
  * Every field evaluation and every vector-Jacobian product of fast/ is a
  * handful of these products over the N x D state matrix (fast_field.h), so
- * they are the whole cost of a run.  They are naive triple loops ordered so
- * that the innermost loop runs over contiguous memory.
- *
- * The argument conventions are exactly those of
+ * they are the whole cost of a run.  The three products are one cblas_dgemm
+ * each (OpenBLAS); the argument conventions are exactly those of
  *     cblas_dgemm(CblasRowMajor, transA, transB, m, n, k,
- *                 alpha, A, lda, B, ldb, beta, C, ldc)
- * so that a later change can replace a body by one dgemm call without touching
- * any caller.  As in BLAS, beta == 0 means that C is written, not read (it may
+ *                 alpha, A, lda, B, ldb, beta, C, ldc).
+ * The summation order inside BLAS is its own: the error model of fast/
+ * (proofs-notes/tolerance.md) bounds a length-k dot product by gamma_k for
+ * any order, with or without fused multiply-add, so it does not change.  As in BLAS, beta == 0 means that C is written, not read (it may
  * hold NaN or garbage).  C must not overlap A or B.
  */
 #ifndef FAST_LINALG_H
 #define FAST_LINALG_H
 
 #include <stddef.h>
+
+/* Decides once per process whether BLAS can be used (its work buffer can be
+ * allocated, fast_linalg.c) and sets it to one thread; returns 1 when the
+ * products go to BLAS, 0 when they run in plain loops.  The products call
+ * it themselves. */
+int fast_linalg_init(void);
 
 /* C (m x n) = alpha * A B^T + beta * C,  A is m x k, B is n x k.
  * (CblasNoTrans, CblasTrans.) */

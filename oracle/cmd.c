@@ -1,6 +1,7 @@
 /* cmd.c - what the subcommands share. */
 #include "cmd.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,4 +65,32 @@ int no_cmd_prec_error(const char *v)
     snprintf(msg, sizeof msg, "--prec: expected bits in [%d, %d], got '%.40s'", REF_PREC_MIN,
              REF_CERTIFY_PREC_MAX, v ? v : "");
     return no_cmd_usage_error(msg);
+}
+
+int no_cmd_parse_count(const char *f, const char *v, size_t lo, size_t hi, size_t *out,
+                       char *err, size_t len)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (!*v || *end || errno || x < (long long)lo || x > (long long)hi) {
+        snprintf(err, len, "%s: expected an integer in [%zu, %zu], got '%.40s'", f, lo, hi, v);
+        return -1;
+    }
+    *out = (size_t)x;
+    return 0;
+}
+
+int no_cmd_parse_real(const char *f, const char *v, double lo, double hi, int open_lo,
+                      double *out, char *err, size_t len)
+{
+    char *end;
+    double x = strtod(v, &end);
+    if (!*v || *end || !isfinite(x) || (open_lo ? !(x > lo) : !(x >= lo)) || !(x <= hi)) {
+        snprintf(err, len, "%s: expected a number in %s%g, %g%s, got '%.40s'", f,
+                 open_lo ? "(" : "[", lo, hi, hi < 1 ? ")" : "]", v);
+        return -1;
+    }
+    *out = x;
+    return 0;
 }

@@ -2,6 +2,8 @@
 #ifndef NO_CMD_H
 #define NO_CMD_H
 
+#include <stddef.h>
+
 #define NODEORACLE_VERSION "0.2.0"
 
 /* Exit status: 0 every comparison passed, 1 a comparison failed, 2 usage or
@@ -30,14 +32,25 @@ int no_cmd_prec_error(const char *v);
  * *eta and 0, or the usage error (one line, NO_EXIT_USAGE). */
 int no_cmd_parse_eta(const char *v, double *eta);
 
+/* An integer option f = v in [lo, hi] into *out and 0; or -1 with err
+ * (one line naming f, the range and the value). */
+int no_cmd_parse_count(const char *f, const char *v, size_t lo, size_t hi, size_t *out,
+                       char *err, size_t len);
+/* A finite real option f = v in [lo, hi] ((lo, hi] when open_lo) into *out
+ * and 0; or -1 with err. */
+int no_cmd_parse_real(const char *f, const char *v, double lo, double hi, int open_lo,
+                      double *out, char *err, size_t len);
+
 int no_cmd_gen(int argc, char **argv);
 int no_cmd_check(int argc, char **argv);
 int no_cmd_train(int argc, char **argv);
 int no_cmd_width(int argc, char **argv);
+int no_cmd_depth(int argc, char **argv);
 
 extern const char no_cmd_gen_help[];
 extern const char no_cmd_check_help[];
 extern const char no_cmd_train_help[];
 extern const char no_cmd_width_help[];
+extern const char no_cmd_depth_help[];
 
 #endif

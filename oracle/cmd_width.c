@@ -96,34 +96,6 @@ static void on_progress(void *ctx, size_t done, size_t total)
     no_progress_tick((void *)c->label, "run", done, total, (double)done / (double)total);
 }
 
-static int parse_count(const char *f, const char *v, size_t lo, size_t hi, size_t *out,
-                       char *err, size_t len)
-{
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (!*v || *end || errno || x < (long long)lo || x > (long long)hi) {
-        snprintf(err, len, "%s: expected an integer in [%zu, %zu], got '%.40s'", f, lo, hi, v);
-        return -1;
-    }
-    *out = (size_t)x;
-    return 0;
-}
-
-static int parse_real(const char *f, const char *v, double lo, double hi, int open_lo,
-                      double *out, char *err, size_t len)
-{
-    char *end;
-    double x = strtod(v, &end);
-    if (!*v || *end || !isfinite(x) || (open_lo ? !(x > lo) : !(x >= lo)) || !(x <= hi)) {
-        snprintf(err, len, "%s: expected a number in %s%g, %g%s, got '%.40s'", f,
-                 open_lo ? "(" : "[", lo, hi, hi < 1 ? ")" : "]", v);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
-
 static int write_csv(const char *dir, const no_width_result *r, char *err, size_t len)
 {
     char path[NO_PATH_MAX];
@@ -147,7 +119,7 @@ static int write_csv(const char *dir, const no_width_result *r, char *err, size_
 static void plot_body(FILE *g, const char *csv, const void *ctx)
 {
     const no_width_result *r = ctx;
-    const no_width_fit *fl = &r->fit[NO_WIDTH_LOSS][r->steps - 1],
+    const no_fit *fl = &r->fit[NO_WIDTH_LOSS][r->steps - 1],
                        *fo = &r->fit[NO_WIDTH_OUTPUT][r->steps - 1];
     fprintf(g,
             "set logscale xy 2\nset xlabel 'features q'\nset ylabel 'difference at n = %zu'\n"
@@ -175,12 +147,12 @@ static int write_png(const char *dir, const no_width_result *r, char *err, size_
 
 static const char *qname[NO_WIDTH_NQ] = {"loss", "output"};
 
-static int contains_half(const no_width_fit *f)
+static int contains_half(const no_fit *f)
 {
     return f->ok && f->lo <= -0.5 && -0.5 <= f->hi;
 }
 
-static void print_fit(const no_width_fit *f, size_t n, int k, double level)
+static void print_fit(const no_fit *f, size_t n, int k, double level)
 {
     if (!f->ok) {
         printf("n=%zu %-6s: no fit (a difference is 0 or not finite)\n", n, qname[k]);
@@ -192,7 +164,7 @@ static void print_fit(const no_width_fit *f, size_t n, int k, double level)
            contains_half(f) ? "contains" : "excludes");
 }
 
-static json_t *fit_json(const no_width_fit *f, size_t n, int k)
+static json_t *fit_json(const no_fit *f, size_t n, int k)
 {
     json_t *o = json_object();
     json_object_set_new(o, "n", json_integer((json_int_t)n));
@@ -247,17 +219,17 @@ int no_cmd_width(int argc, char **argv)
                                                            : "option needs a value");
         int bad = 0;
         if (!strcmp(f, "--qmin"))
-            bad = parse_count(f, v, 1, (size_t)1 << 20, &o.qmin, err, sizeof err);
+            bad = no_cmd_parse_count(f, v, 1, (size_t)1 << 20, &o.qmin, err, sizeof err);
         else if (!strcmp(f, "--qmax"))
-            bad = parse_count(f, v, 1, (size_t)1 << 20, &o.qmax, err, sizeof err);
+            bad = no_cmd_parse_count(f, v, 1, (size_t)1 << 20, &o.qmax, err, sizeof err);
         else if (!strcmp(f, "--seeds"))
-            bad = parse_count(f, v, 2, 10000, &o.seeds, err, sizeof err);
+            bad = no_cmd_parse_count(f, v, 2, 10000, &o.seeds, err, sizeof err);
         else if (!strcmp(f, "--steps"))
-            bad = parse_count(f, v, 1, 1000, &o.steps, err, sizeof err);
+            bad = no_cmd_parse_count(f, v, 1, 1000, &o.steps, err, sizeof err);
         else if (!strcmp(f, "--eta"))
-            bad = parse_real(f, v, 0, 1e6, 1, &o.eta, err, sizeof err);
+            bad = no_cmd_parse_real(f, v, 0, 1e6, 1, &o.eta, err, sizeof err);
         else if (!strcmp(f, "--level"))
-            bad = parse_real(f, v, 0, 0.999999, 1, &o.level, err, sizeof err);
+            bad = no_cmd_parse_real(f, v, 0, 0.999999, 1, &o.level, err, sizeof err);
         else if (!strcmp(f, "--impl")) {
             if (!strcmp(v, "fast"))
                 o.impl = NO_WIDTH_FAST;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "cmd.h"
@@ -53,6 +54,8 @@ static const char help_main[] =
     "            fast or both, fast judged along the run: docs/training.md.\n"
     "  width     rff gradient descent vs kernel gradient descent as the features q\n"
     "            grow: the rate table and the fitted exponent (expected -1/2).\n"
+    "  depth     gradient descent at L = LMIN..LMAX layers vs L -> infinity: the\n"
+    "            loss curves' order in L, fitted (expected min(p, 2)).\n"
     "  help      this text, or the help of one command.\n"
     "\n"
     "EXIT STATUS\n"
@@ -284,8 +287,26 @@ static int cmd_compare(int argc, char **argv, int demo)
     return status;
 }
 
+/* OpenBLAS starts a worker thread per core when it is loaded, before main,
+ * unless OPENBLAS_NUM_THREADS says otherwise; each worker allocates a
+ * 128 MiB buffer when it starts and retries forever when that fails, and
+ * exit() joins the workers.  Under a memory limit (ulimit -v) a worker that
+ * lost the race for memory therefore hangs the process at exit, even after
+ * the error line was printed.  fast/ wants one BLAS thread anyway (small
+ * products, fixed summation order: fast_linalg.c), so the command runs with
+ * OPENBLAS_NUM_THREADS=1: when it is unset, set it and exec ourselves again
+ * (before anything else happens; a few milliseconds).  A value the user set
+ * is kept.  If the exec fails the run goes on with the workers. */
+static void blas_one_thread(char **argv)
+{
+    if (getenv("OPENBLAS_NUM_THREADS") || setenv("OPENBLAS_NUM_THREADS", "1", 1))
+        return;
+    execv("/proc/self/exe", argv);
+}
+
 int main(int argc, char **argv)
 {
+    blas_one_thread(argv);
     no_res_install_allocators();
     if (argc < 2)
         return usage_error("missing command");
@@ -302,6 +323,9 @@ int main(int argc, char **argv)
             fputs(no_cmd_check_help, stdout);
         } else if (argc > 2 && !strcmp(argv[2], "width")) {
             fputs(no_cmd_width_help, stdout);
+            fputs(no_spec_args_help, stdout);
+        } else if (argc > 2 && !strcmp(argv[2], "depth")) {
+            fputs(no_cmd_depth_help, stdout);
             fputs(no_spec_args_help, stdout);
         } else if (argc > 2 && !strcmp(argv[2], "train")) {
             fputs(no_cmd_train_help, stdout);
@@ -330,6 +354,8 @@ int main(int argc, char **argv)
         return no_cmd_train(argc - 2, argv + 2);
     if (!strcmp(cmd, "width"))
         return no_cmd_width(argc - 2, argv + 2);
+    if (!strcmp(cmd, "depth"))
+        return no_cmd_depth(argc - 2, argv + 2);
     char err[128];
     snprintf(err, sizeof err, "unknown command '%s'", cmd);
     return usage_error(err);

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 
+#include "fit.h"
 #include "problem.h"
 
 typedef enum { NO_WIDTH_FAST, NO_WIDTH_REF } no_width_impl;
@@ -41,16 +42,6 @@ typedef struct {
     void *progress_ctx;
 } no_width_opts;
 
-/* A least-squares line log y = a + b log q with the t interval of b. */
-typedef struct {
-    double slope, intercept;
-    double se;         /* standard error of the slope from the residuals */
-    double lo, hi;     /* slope -+ t_{(1+level)/2, k-2} se */
-    double t;          /* the quantile used */
-    size_t points;     /* k */
-    int ok;            /* 0: a value was 0 or not finite (no fit) */
-} no_width_fit;
-
 /* Two measured quantities. */
 enum { NO_WIDTH_LOSS, NO_WIDTH_OUTPUT, NO_WIDTH_NQ };
 
@@ -64,18 +55,10 @@ typedef struct {
      * (mean |dF|; RMS of the output difference) and the standard deviation
      * of the per-draw values */
     double *stat[NO_WIDTH_NQ], *sd[NO_WIDTH_NQ];
-    no_width_fit *fit[NO_WIDTH_NQ]; /* per n, index n - 1 */
+    no_fit *fit[NO_WIDTH_NQ]; /* per n, index n - 1 */
     double *F_kernel;   /* steps + 1 */
     double seconds;     /* CPU time */
 } no_width_result;
-
-/* The quantile t with P(T <= t) = p of Student's t with dof >= 1 degrees of
- * freedom, p in (0, 1) (numerical integration of the density, bisection;
- * relative error below 1e-9). */
-double no_width_t_quantile(double p, double dof);
-
-/* Least squares of log y on log x over k points; level as in the options. */
-no_width_fit no_width_fit_loglog(const double *x, const double *y, size_t k, double level);
 
 /* Checks the options (one-line err naming the option); 0 or -1. */
 int no_width_validate(const no_width_opts *o, char *err, size_t len);

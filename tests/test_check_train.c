@@ -87,37 +87,13 @@ static void write_cand(const char *name, const double *m, size_t rows, const dou
     }
 }
 
-/* Validate a report against docs/report.schema.json (test_report_schema.c's
- * pattern); skipped without python3-jsonschema. */
+/* Validate a report against docs/report.schema.json (test_run.h); skipped
+ * without python3-jsonschema. */
 static void expect_schema_valid(const char *text, const char *what)
 {
-    run_result r = run_shell("/usr/bin/python3 -c 'import jsonschema; "
-                             "jsonschema.Draft202012Validator'");
-    int have = r.status == 0;
-    run_free(&r);
-    if (!have) {
-        cr_log_warn("python3-jsonschema missing: %s not validated", what);
-        return;
-    }
-    char schema[PATH_MAX], doc[PATH_MAX + 32], cmd[3 * PATH_MAX];
-    no_test_repo_path(schema, sizeof schema, "docs/report.schema.json");
+    char doc[PATH_MAX + 32];
     snprintf(doc, sizeof doc, "%s/report.json", scratch);
-    FILE *f = fopen(doc, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
-    snprintf(cmd, sizeof cmd,
-             "/usr/bin/python3 -c 'import json, sys, jsonschema\n"
-             "schema = json.load(open(sys.argv[1]))\n"
-             "jsonschema.Draft202012Validator.check_schema(schema)\n"
-             "v = jsonschema.Draft202012Validator(schema)\n"
-             "errs = list(v.iter_errors(json.load(open(sys.argv[2]))))\n"
-             "[print(list(e.absolute_path), e.message[:300]) for e in errs[:5]]\n"
-             "sys.exit(1 if errs else 0)' '%s' '%s'",
-             schema, doc);
-    r = run_shell(cmd);
-    cr_expect_eq(r.status, 0, "%s: not valid against the schema:\n%s%s", what, r.out, r.err);
-    run_free(&r);
+    no_test_expect_schema_valid(text, doc, what);
 }
 
 static json_t *parse_json(const char *text)

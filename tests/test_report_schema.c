@@ -30,39 +30,17 @@ NO_TEST_SCRATCH("no_schema_")
 /* Skip the test unless /usr/bin/python3 has jsonschema with draft 2020-12. */
 static void need_jsonschema(void)
 {
-    run_result r = run_shell("/usr/bin/python3 -c 'import jsonschema; "
-                             "jsonschema.Draft202012Validator'");
-    int ok = r.status == 0;
-    run_free(&r);
-    if (!ok)
+    if (!no_test_have_jsonschema())
         cr_skip_test("python3-jsonschema (draft 2020-12) is not installed: apt-get install "
                      "python3-jsonschema");
 }
 
-/* Validate text against the schema; the schema itself is checked first.
- * what names the case. */
+/* Validate text against the schema (test_run.h); what names the case. */
 static void expect_valid(const char *text, const char *what)
 {
-    char schema[PATH_MAX], doc[PATH_MAX], cmd[3 * PATH_MAX];
-    no_test_repo_path(schema, sizeof schema, "docs/report.schema.json");
+    char doc[PATH_MAX];
     IN_SCRATCH(doc, "report.json");
-    FILE *f = fopen(doc, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
-    snprintf(cmd, sizeof cmd,
-             "/usr/bin/python3 -c 'import json, sys, jsonschema\n"
-             "schema = json.load(open(sys.argv[1]))\n"
-             "jsonschema.Draft202012Validator.check_schema(schema)\n"
-             "v = jsonschema.Draft202012Validator(schema)\n"
-             "errs = list(v.iter_errors(json.load(open(sys.argv[2]))))\n"
-             "[print(list(e.absolute_path), e.message[:400]) for e in errs[:5]]\n"
-             "sys.exit(1 if errs else 0)' '%s' '%s'",
-             schema, doc);
-    run_result r = run_shell(cmd);
-    cr_expect_eq(r.status, 0, "%s: the report is not valid against the schema:\n%s%s\n%s", what,
-                 r.out, r.err, text);
-    run_free(&r);
+    no_test_expect_schema_valid(text, doc, what);
 }
 
 static json_t *parse(const char *text, const char *what)

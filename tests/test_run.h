@@ -212,6 +212,50 @@ static inline void expect_error_result(const run_result *r, const char *what, co
     json_decref(o);
 }
 
+/* ---- the report schema ------------------------------------------------- */
+
+/* Whether /usr/bin/python3 has jsonschema with draft 2020-12 (Debian's
+ * python3-jsonschema); schema checks are skipped without it. */
+static inline int no_test_have_jsonschema(void)
+{
+    run_result r = run_shell("/usr/bin/python3 -c 'import jsonschema; "
+                             "jsonschema.Draft202012Validator'");
+    int ok = r.status == 0;
+    run_free(&r);
+    return ok;
+}
+
+/* Writes text to doc (a scratch path) and validates it against
+ * docs/report.schema.json, the schema itself checked first; what names the
+ * case.  Without jsonschema: a warning, nothing checked (callers that must
+ * check skip the test with no_test_have_jsonschema first). */
+static inline void no_test_expect_schema_valid(const char *text, const char *doc,
+                                               const char *what)
+{
+    if (!no_test_have_jsonschema()) {
+        cr_log_warn("python3-jsonschema missing: %s not validated", what);
+        return;
+    }
+    char schema[PATH_MAX], cmd[3 * PATH_MAX];
+    no_test_repo_path(schema, sizeof schema, "docs/report.schema.json");
+    FILE *f = fopen(doc, "w");
+    cr_assert_not_null(f, "%s: cannot write %s", what, doc);
+    fputs(text, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c 'import json, sys, jsonschema\n"
+             "schema = json.load(open(sys.argv[1]))\n"
+             "jsonschema.Draft202012Validator.check_schema(schema)\n"
+             "v = jsonschema.Draft202012Validator(schema)\n"
+             "errs = list(v.iter_errors(json.load(open(sys.argv[2]))))\n"
+             "[print(list(e.absolute_path), e.message[:400]) for e in errs[:5]]\n"
+             "sys.exit(1 if errs else 0)' '%s' '%s'",
+             schema, doc);
+    run_result r = run_shell(cmd);
+    cr_expect_eq(r.status, 0, "%s: not valid against the schema:\n%s%s", what, r.out, r.err);
+    run_free(&r);
+}
+
 /* ---- scratch directories ---------------------------------------------- */
 
 /* buf (at least 64 bytes) = a fresh directory /tmp/<prefix>XXXXXX. */
