@@ -2,47 +2,9 @@
  * (SPEC.md 2; conventions.md, Fields, row "mlp", and the activations below it). */
 #include <math.h>
 
+#include "fast_activation.h"
 #include "fast_field.h"
 #include "fast_linalg.h"
-
-/* softplus(x) = log(1 + e^x) without overflow of e^x for large x and without
- * losing log1p's accuracy for very negative x: log(1+e^x) = x + log(1+e^-x). */
-static double softplus(double x)
-{
-    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
-}
-
-/* logistic(x) = 1/(1+e^-x), the softplus derivative; the exponent is kept
- * non-positive so e^(.) never overflows. */
-static double logistic(double x)
-{
-    if (x >= 0)
-        return 1.0 / (1.0 + exp(-x));
-    double e = exp(x);
-    return e / (1.0 + e);
-}
-
-/* sigma(x) and sigma'(x) of the spec's activation (relu'(0) = 0, conventions.md). */
-static void activation(no_activation act, double x, double *s, double *ds)
-{
-    switch (act) {
-    case NO_ACT_TANH: {
-        double t = tanh(x);
-        *s = t;
-        *ds = 1.0 - t * t;
-        return;
-    }
-    case NO_ACT_SOFTPLUS:
-        *s = softplus(x);
-        *ds = logistic(x);
-        return;
-    case NO_ACT_RELU:
-    default:
-        *s = x > 0 ? x : 0.0;
-        *ds = x > 0 ? 1.0 : 0.0;
-        return;
-    }
-}
 
 /* Three n x M blocks: pre-activations, sigma, and (a_kj . w_i) sigma'. */
 static size_t mlp_scratch_size(const no_spec *s, size_t n)
@@ -69,7 +31,7 @@ static void mlp_eval(const fast_field_ctx *c, size_t k, size_t n, const double *
     mlp_preact(c, k, n, Z, X);
     for (size_t i = 0; i < n * M; i++) {
         double ds;
-        activation(act, X[i], &X[i], &ds);
+        fast_activation(act, X[i], &X[i], &ds);
     }
     /* v_i = (1/M) sum_j sigma_ij a_kj: V = (1/M) S a_k, a_k M x D. */
     fast_linalg_gemm_nn(n, D, M, 1.0 / (double)M, X, M, c->p->a + k * M * D, D, 0.0, V, D);
@@ -88,7 +50,7 @@ static void mlp_vjp(const fast_field_ctx *c, size_t k, size_t n, const double *Z
     fast_linalg_gemm_nt(n, M, D, 1.0, Wbar, D, ak, D, 0.0, E, M);
     for (size_t i = 0; i < n * M; i++) {
         double ds;
-        activation(act, X[i], &S[i], &ds);
+        fast_activation(act, X[i], &S[i], &ds);
         E[i] *= ds; /* (a_kj . w) sigma'(.) */
     }
     /* Dv^T w = (1/M) sum_j (a_kj . w) sigma' u_kj: Zbar = (1/M) E u_k. */

@@ -139,43 +139,44 @@ static int ld(size_t x)
     return x > 0 ? (int)x : 1;
 }
 
-void fast_linalg_gemm_nt(size_t m, size_t n, size_t k, double alpha, const double *A, size_t lda,
-                         const double *B, size_t ldb, double beta, double *C, size_t ldc)
+typedef void loop_fn(size_t, size_t, size_t, double, const double *, size_t, const double *,
+                     size_t, double, double *, size_t);
+
+/* One product: BLAS with the transposition flags ta, tb, or the loop when
+ * BLAS is not usable in this process (fast_linalg_init). */
+static void product(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, loop_fn *loop, size_t m,
+                    size_t n, size_t k, double alpha, const double *A, size_t lda,
+                    const double *B, size_t ldb, double beta, double *C, size_t ldc)
 {
     if (!fast_linalg_init()) {
-        loop_gemm_nt(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+        loop(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     if (empty_product(m, n, k, beta, C, ldc))
         return;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, alpha, A, ld(lda),
-                B, ld(ldb), beta, C, ld(ldc));
+    cblas_dgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, alpha, A, ld(lda), B, ld(ldb),
+                beta, C, ld(ldc));
+}
+
+void fast_linalg_gemm_nt(size_t m, size_t n, size_t k, double alpha, const double *A, size_t lda,
+                         const double *B, size_t ldb, double beta, double *C, size_t ldc)
+{
+    product(CblasNoTrans, CblasTrans, loop_gemm_nt, m, n, k, alpha, A, lda, B, ldb, beta, C,
+            ldc);
 }
 
 void fast_linalg_gemm_nn(size_t m, size_t n, size_t k, double alpha, const double *A, size_t lda,
                          const double *B, size_t ldb, double beta, double *C, size_t ldc)
 {
-    if (!fast_linalg_init()) {
-        loop_gemm_nn(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-    if (empty_product(m, n, k, beta, C, ldc))
-        return;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, alpha, A,
-                ld(lda), B, ld(ldb), beta, C, ld(ldc));
+    product(CblasNoTrans, CblasNoTrans, loop_gemm_nn, m, n, k, alpha, A, lda, B, ldb, beta, C,
+            ldc);
 }
 
 void fast_linalg_gemm_tn(size_t m, size_t n, size_t k, double alpha, const double *A, size_t lda,
                          const double *B, size_t ldb, double beta, double *C, size_t ldc)
 {
-    if (!fast_linalg_init()) {
-        loop_gemm_tn(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-    if (empty_product(m, n, k, beta, C, ldc))
-        return;
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)n, (int)k, alpha, A, ld(lda),
-                B, ld(ldb), beta, C, ld(ldc));
+    product(CblasTrans, CblasNoTrans, loop_gemm_tn, m, n, k, alpha, A, lda, B, ldb, beta, C,
+            ldc);
 }
 
 /* The elementwise updates stay loops: they are not products (nothing for BLAS

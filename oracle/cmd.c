@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "progress.h"
 #include "ref.h"
 #include "report.h"
 
@@ -93,4 +94,23 @@ int no_cmd_parse_real(const char *f, const char *v, double lo, double hi, int op
     }
     *out = x;
     return 0;
+}
+
+int no_cmd_arg_common(const char *f, const char *v, int *json, int *quiet)
+{
+    if (!strcmp(f, "--help") || !strcmp(f, "-h"))
+        return NO_CMD_ARG_HELP;
+    if (!strcmp(f, "--json")) {
+        *json = 1;
+        return NO_CMD_ARG_SWITCH;
+    }
+    if (quiet && !strcmp(f, "--quiet")) {
+        *quiet = 1;
+        no_progress_enable(0);
+        return NO_CMD_ARG_SWITCH;
+    }
+    if (!v)
+        return no_cmd_usage_error(strncmp(f, "--", 2) ? "unexpected argument"
+                                                       : "option needs a value");
+    return NO_CMD_ARG_VALUE;
 }

@@ -41,11 +41,23 @@ int no_cmd_parse_count(const char *f, const char *v, size_t lo, size_t hi, size_
 int no_cmd_parse_real(const char *f, const char *v, double lo, double hi, int open_lo,
                       double *out, char *err, size_t len);
 
+/* What every command's option loop shares, for argument f (value v, NULL
+ * when f is the last): --help/-h gives NO_CMD_ARG_HELP (the caller prints
+ * its help, exits 0); --json, and --quiet when quiet is not NULL (it also
+ * silences progress), set their flag and give NO_CMD_ARG_SWITCH; an option
+ * without a value prints the usage error and gives NO_EXIT_USAGE; anything
+ * else gives NO_CMD_ARG_VALUE: f takes the value v. */
+enum { NO_CMD_ARG_VALUE = -1, NO_CMD_ARG_SWITCH = -2, NO_CMD_ARG_HELP = -3 };
+int no_cmd_arg_common(const char *f, const char *v, int *json, int *quiet);
+
 int no_cmd_gen(int argc, char **argv);
 int no_cmd_check(int argc, char **argv);
 int no_cmd_train(int argc, char **argv);
 int no_cmd_width(int argc, char **argv);
 int no_cmd_depth(int argc, char **argv);
+int no_cmd_theorem(int argc, char **argv);
+/* `help theorem [NAME]`: the list of theorems, or one theorem's help. */
+int no_cmd_theorem_help(int argc, char **argv);
 
 extern const char no_cmd_gen_help[];
 extern const char no_cmd_check_help[];

@@ -294,13 +294,8 @@ int no_cmd_train(int argc, char **argv)
             if (no_res_max_memory_arg(v, err, sizeof err))
                 return no_cmd_usage_error(err);
         } else {
-            int r = no_spec_arg(&spec, f, v, err, sizeof err);
-            if (r < 0)
+            if (no_spec_arg_or_unknown(&spec, f, v, err, sizeof err))
                 return no_cmd_usage_error(err);
-            if (r == 0) {
-                snprintf(err, sizeof err, "unknown option '%.60s'", f);
-                return no_cmd_usage_error(err);
-            }
             gave_problem = 1;
         }
         i++;

@@ -200,23 +200,16 @@ int no_cmd_width(int argc, char **argv)
     no_cmd_json_prescan(argc, argv, "width", NULL);
     for (int i = 0; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
+        int a = no_cmd_arg_common(f, v, &json, &quiet);
+        if (a == NO_CMD_ARG_HELP) {
             fputs(no_cmd_width_help, stdout);
             fputs(no_spec_args_help, stdout);
             return NO_EXIT_PASS;
         }
-        if (!strcmp(f, "--json")) {
-            json = 1;
+        if (a == NO_CMD_ARG_SWITCH)
             continue;
-        }
-        if (!strcmp(f, "--quiet")) {
-            quiet = 1;
-            no_progress_enable(0);
-            continue;
-        }
-        if (!v)
-            return no_cmd_usage_error(strncmp(f, "--", 2) ? "unexpected argument"
-                                                           : "option needs a value");
+        if (a != NO_CMD_ARG_VALUE)
+            return a;
         int bad = 0;
         if (!strcmp(f, "--qmin"))
             bad = no_cmd_parse_count(f, v, 1, (size_t)1 << 20, &o.qmin, err, sizeof err);
@@ -252,13 +245,7 @@ int no_cmd_width(int argc, char **argv)
                                                    : "the family is rff");
             bad = 1;
         } else {
-            int r = no_spec_arg(&o.spec, f, v, err, sizeof err);
-            if (r < 0)
-                return no_cmd_usage_error(err);
-            if (r == 0) {
-                snprintf(err, sizeof err, "unknown option '%.60s'", f);
-                bad = 1;
-            }
+            bad = no_spec_arg_or_unknown(&o.spec, f, v, err, sizeof err);
         }
         if (bad)
             return no_cmd_usage_error(err);

@@ -30,6 +30,7 @@ static const char help_main[] =
     "                   [--impl ref|fast|both] [--flow] [--out DIR] [--json]\n"
     "  nodeoracle width [--kernel gaussian|matern] [--qmin Q] [--qmax Q] [--seeds S]\n"
     "                   [--steps N] [--eta E] [--out DIR] [--json]\n"
+    "  nodeoracle theorem NAME [OPTIONS] [--json]\n"
     "  nodeoracle help [COMMAND]\n"
     "  nodeoracle --version\n"
     "\n"
@@ -56,6 +57,8 @@ static const char help_main[] =
     "            grow: the rate table and the fitted exponent (expected -1/2).\n"
     "  depth     gradient descent at L = LMIN..LMAX layers vs L -> infinity: the\n"
     "            loss curves' order in L, fitted (expected min(p, 2)).\n"
+    "  theorem   the constants of the papers' theorems evaluated and their inequalities\n"
+    "            checked: pl, kappa, lambda, local-convergence, linear-counterexample.\n"
     "  help      this text, or the help of one command.\n"
     "\n"
     "EXIT STATUS\n"
@@ -324,6 +327,8 @@ int main(int argc, char **argv)
         } else if (argc > 2 && !strcmp(argv[2], "width")) {
             fputs(no_cmd_width_help, stdout);
             fputs(no_spec_args_help, stdout);
+        } else if (argc > 2 && !strcmp(argv[2], "theorem")) {
+            return no_cmd_theorem_help(argc - 3, argv + 3);
         } else if (argc > 2 && !strcmp(argv[2], "depth")) {
             fputs(no_cmd_depth_help, stdout);
             fputs(no_spec_args_help, stdout);
@@ -356,6 +361,8 @@ int main(int argc, char **argv)
         return no_cmd_width(argc - 2, argv + 2);
     if (!strcmp(cmd, "depth"))
         return no_cmd_depth(argc - 2, argv + 2);
+    if (!strcmp(cmd, "theorem"))
+        return no_cmd_theorem(argc - 2, argv + 2);
     char err[128];
     snprintf(err, sizeof err, "unknown command '%s'", cmd);
     return usage_error(err);

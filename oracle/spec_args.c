@@ -143,3 +143,14 @@ int no_spec_arg(no_spec *s, const char *flag, const char *value, char *err, size
     }
     return 0;
 }
+
+int no_spec_arg_or_unknown(no_spec *s, const char *flag, const char *value, char *err,
+                           size_t len)
+{
+    int r = no_spec_arg(s, flag, value, err, len);
+    if (r > 0)
+        return 0;
+    if (r == 0)
+        snprintf(err, len, "unknown option '%.60s'", flag);
+    return -1;
+}

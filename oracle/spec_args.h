@@ -11,6 +11,12 @@
  * return 0 if it is not a problem flag; -1 with err on a bad value. */
 int no_spec_arg(no_spec *s, const char *flag, const char *value, char *err, size_t len);
 
+/* The last branch of every command's option loop: flag is a problem flag
+ * (parsed into s, 0) or the option is unknown (-1, err "unknown option
+ * 'FLAG'"); -1 with err also on a bad value. */
+int no_spec_arg_or_unknown(no_spec *s, const char *flag, const char *value, char *err,
+                           size_t len);
+
 /* The help text of the problem flags. */
 extern const char no_spec_args_help[];
 

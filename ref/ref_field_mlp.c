@@ -1,35 +1,6 @@
 /* ref_field_mlp.c - v_k(z) = (1/M) sum_j a_kj sigma(u_kj . z + b_kj) (SPEC 2, mean field). */
+#include "ref_activation.h"
 #include "ref_internal.h"
-
-/* sigma and sigma' at x (conventions.md): tanh; softplus log(1 + e^x) with
- * derivative 1/(1 + e^-x); relu with derivative [x > 0]. */
-static void activation(no_activation act, mpfr_t s, mpfr_t ds, mpfr_t x, mpfr_t tmp)
-{
-    switch (act) {
-    case NO_ACT_TANH:
-        mpfr_tanh(s, x, MPFR_RNDN);
-        mpfr_sqr(ds, s, MPFR_RNDN);
-        mpfr_ui_sub(ds, 1, ds, MPFR_RNDN);
-        break;
-    case NO_ACT_SOFTPLUS:
-        mpfr_exp(tmp, x, MPFR_RNDN);
-        mpfr_log1p(s, tmp, MPFR_RNDN);
-        mpfr_neg(tmp, x, MPFR_RNDN);
-        mpfr_exp(tmp, tmp, MPFR_RNDN);
-        mpfr_add_ui(tmp, tmp, 1, MPFR_RNDN);
-        mpfr_ui_div(ds, 1, tmp, MPFR_RNDN);
-        break;
-    case NO_ACT_RELU:
-        if (mpfr_sgn(x) > 0) {
-            mpfr_set(s, x, MPFR_RNDN);
-            mpfr_set_ui(ds, 1, MPFR_RNDN);
-        } else {
-            mpfr_set_zero(s, 1);
-            mpfr_set_zero(ds, 1);
-        }
-        break;
-    }
-}
 
 /* The arrays the field uses as a and u: param 0 and 1, exchanged under the
  * diagnosis variant swap_au (a and u unpacked in the wrong order). */
@@ -48,7 +19,7 @@ static void mlp_neurons(ref_field_ws *ws, mpfr_t *z)
     for (size_t j = 0; j < M; j++) {
         ref_dot(ws->pre[j], u + j * D, 1, z, 1, D, ws->px, ws->py);
         mpfr_add(ws->pre[j], ws->pre[j], b[j], MPFR_RNDN);
-        activation(m->spec.activation, ws->act[j], ws->dact[j], ws->pre[j], ws->tmp);
+        ref_activation(m->spec.activation, ws->act[j], ws->dact[j], ws->pre[j], ws->tmp);
     }
 }
 

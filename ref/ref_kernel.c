@@ -437,10 +437,11 @@ static void append(ref_kernel_expansion *e, size_t l, mpfr_t *y, mpfr_t *w, mpfr
         features(e->k, y, e->feat[l] + c * e->q, NULL);
 }
 
-/* sum_{c,c'} a_c^T k(c, c') a_c' over layer l's pending centres. */
-static void pending_gram(ref_kernel_expansion *e, size_t l, mpfr_t out)
+/* sum_{c,c'} a_c^T k(c, c') a_c' over the centres c0 .. c0 + P - 1 of
+ * layer l. */
+static void range_gram(ref_kernel_expansion *e, size_t l, size_t c0, size_t P, mpfr_t out)
 {
-    size_t c0 = e->count[l], P = e->pending[l], D = e->D;
+    size_t D = e->D;
     mpfr_t *ctr = e->centre[l] + c0 * D, *a = e->coef[l] + c0 * D;
     mpfr_t *acc = ref_vec_new(P ? P : 1, e->k->prec), *u = ref_vec_new(D, e->k->prec);
     for (size_t c = 0; c < P; c++) {
@@ -464,6 +465,17 @@ static void pending_gram(ref_kernel_expansion *e, size_t l, mpfr_t out)
     mpfr_sum(out, e->px, P, MPFR_RNDN);
     ref_vec_free(acc, P ? P : 1);
     ref_vec_free(u, D);
+}
+
+/* The Gram form over layer l's pending centres (|G_l|^2 before the 1/h). */
+static void pending_gram(ref_kernel_expansion *e, size_t l, mpfr_t out)
+{
+    range_gram(e, l, e->count[l], e->pending[l], out);
+}
+
+void ref_kernel_expansion_norm2(ref_kernel_expansion *e, size_t k, size_t count, mpfr_t out)
+{
+    range_gram(e, k, 0, count < e->count[k] ? count : e->count[k], out);
 }
 
 /* The pending centres join the field with coefficients times f. */

@@ -43,6 +43,11 @@ void ref_kernel_expansion_eval(ref_kernel_expansion *e, size_t k, mpfr_t *z, mpf
 void ref_kernel_expansion_vjp(ref_kernel_expansion *e, size_t k, mpfr_t *z, mpfr_t *w,
                               mpfr_t *zbar);
 void ref_kernel_expansion_free(ref_kernel_expansion *e);
+/* |v_k restricted to its first count centres|_V^2 = sum_{c,c' < count}
+ * a_c^T k(c, c') a_c', at the expansion's precision.  Gradient
+ * descent appends centres, so the first count centres of layer k are the
+ * field of an earlier iterate: |v^n|_H^2 = h sum_k norm2(k, n N n_k S). */
+void ref_kernel_expansion_norm2(ref_kernel_expansion *e, size_t k, size_t count, mpfr_t out);
 
 /* What a run records, iterates j = 0..iters: F(v^j), its outputs B z_L,
  * the centres of v^j (all layers), and for j < iters the squared metric norm

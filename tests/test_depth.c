@@ -278,7 +278,7 @@ Test(depth, cli_json_out_and_errors, .init = scratch_setup, .fini = scratch_tear
                   strstr(r.out, "n=1 loss  : order"),
               "%s", r.out);
     run_free(&r);
-    const char *bad[][2] = {
+    const char *const bad[][2] = {
         {"depth --Lmin 3", "powers of two"},
         {"depth --Lmin 16 --Lmax 64", "8 --Lmin"},
         {"depth --Lmax 32768", "--Lmax"},
@@ -295,21 +295,7 @@ Test(depth, cli_json_out_and_errors, .init = scratch_setup, .fini = scratch_tear
         {"depth --steps", "needs a value"},
         {"depth --bogus 1", "unknown option"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        run_result e = run(bad[i][0]);
-        expect_error_result(&e, bad[i][0], bad[i][1]);
-        cr_expect_eq(e.out[0], 0, "%s: stdout not empty", bad[i][0]);
-        run_free(&e);
-        if (bad[i][1] && strstr(bad[i][1], "needs a value"))
-            continue;
-        char withjson[256];
-        snprintf(withjson, sizeof withjson, "%s --json", bad[i][0]);
-        e = run(withjson);
-        expect_error_result(&e, withjson, NULL);
-        cr_expect(strstr(e.out, "\"kind\": \"error\"") != NULL, "%s: no error object: '%s'",
-                  withjson, e.out);
-        run_free(&e);
-    }
+    expect_usage_errors(bad, sizeof bad / sizeof bad[0]);
     run_result h = run("help depth");
     cr_expect_eq(h.status, 0);
     cr_expect(strstr(h.out, "EXIT STATUS") && strstr(h.out, "--Lmin"));

@@ -212,6 +212,30 @@ static inline void expect_error_result(const run_result *r, const char *what, co
     json_decref(o);
 }
 
+/* Each cases[i][0] (arguments of nodeoracle) must fail with the usage-error
+ * contract above, mentioning cases[i][1] when not NULL, with nothing on
+ * stdout; and again with --json appended, now with the error object on
+ * stdout (skipped for a case that expects "needs a value": --json would be
+ * taken as the value). */
+static inline void expect_usage_errors(const char *const (*cases)[2], size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        run_result e = run(cases[i][0]);
+        expect_error_result(&e, cases[i][0], cases[i][1]);
+        cr_expect_eq(e.out[0], 0, "%s: stdout not empty", cases[i][0]);
+        run_free(&e);
+        if (cases[i][1] && strstr(cases[i][1], "needs a value"))
+            continue;
+        char withjson[PATH_MAX + 128];
+        snprintf(withjson, sizeof withjson, "%s --json", cases[i][0]);
+        e = run(withjson);
+        expect_error_result(&e, withjson, NULL);
+        cr_expect(strstr(e.out, "\"kind\": \"error\"") != NULL, "%s: no error object: '%s'",
+                  withjson, e.out);
+        run_free(&e);
+    }
+}
+
 /* ---- the report schema ------------------------------------------------- */
 
 /* Whether /usr/bin/python3 has jsonschema with draft 2020-12 (Debian's

@@ -179,7 +179,7 @@ Test(width, cli_json_out_and_errors, .init = scratch_setup, .fini = scratch_tear
     }
     run_free(&gp);
     /* hostile options: one line, exit 2; the error object under --json */
-    const char *bad[][2] = {
+    const char *const bad[][2] = {
         {"width --qmin 3", "powers of two"},
         {"width --qmin 64 --qmax 128", "4 --qmin"},
         {"width --seeds 1", "--seeds"},
@@ -199,21 +199,7 @@ Test(width, cli_json_out_and_errors, .init = scratch_setup, .fini = scratch_tear
         {"width --bogus 1", "unknown option"},
         {"width --qmax 99999999999999999999999", "--qmax"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        run_result e = run(bad[i][0]);
-        expect_error_result(&e, bad[i][0], bad[i][1]);
-        cr_expect_eq(e.out[0], 0, "%s: stdout not empty", bad[i][0]);
-        run_free(&e);
-        char withjson[256];
-        snprintf(withjson, sizeof withjson, "%s --json", bad[i][0]);
-        if (bad[i][1] && strstr(bad[i][1], "needs a value"))
-            continue;
-        e = run(withjson);
-        expect_error_result(&e, withjson, NULL);
-        cr_expect(strstr(e.out, "\"kind\": \"error\"") != NULL, "%s: no error object: '%s'",
-                  withjson, e.out);
-        run_free(&e);
-    }
+    expect_usage_errors(bad, sizeof bad / sizeof bad[0]);
     run_result h = run("help width");
     cr_expect_eq(h.status, 0);
     cr_expect(strstr(h.out, "EXIT STATUS") && strstr(h.out, "--qmin"));
