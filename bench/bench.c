@@ -47,6 +47,16 @@
  * in j over the later half of the steps.  Step j works on an expansion of
  * O(j) centres, so the expectation is a time linear in j (exponent 1).
  *
+ * Fifth part: the COT distance's assignment (fast_assign_sqdist +
+ * fast_assign_solve, one layer of M particles in R^9, i.e. D = 4, uniform in
+ * [-1, 1]^9 from a fixed seed) for M = 64..4096 doubling, the median time, and
+ * the least-squares exponent of time in M over M = 512..4096 (the Hungarian
+ * method is O(M^3) in the worst case; random instances run below it); the
+ * MPFR certificate (ref_assign_certify at 128 bits) for M <= COT_CERT_MMAX.
+ * Then one RK4 step in training time of the COT particle flow
+ * (fast_cot_flow_run, four metric gradients) on the default mlp problem with
+ * M = 4096.
+ *
  * Usage: bench_nodeoracle [--quick]   (--quick: 1 run per cell, a smoke test
  * of the bench itself; its figures are not medians of anything.)
  */
@@ -64,6 +74,8 @@
 
 #include "arrays.h"
 #include "fast.h"
+#include "fast_assign.h"
+#include "fast_cot_flow.h"
 #include "fast_kernel.h"
 #include "fast_train.h"
 #include "npy.h"
@@ -71,6 +83,7 @@
 #include "problem.h"
 #include "problem_dir.h"
 #include "ref.h"
+#include "ref_assign.h"
 #include "ref_kernel.h"
 #include "ref_train.h"
 
@@ -780,6 +793,130 @@ static int bench_kernel_gd(int quick)
     return failed;
 }
 
+/* ---- Part five: the COT distance's assignment, time vs M ---------------- */
+
+#define COT_MMIN 64
+#define COT_MMAX 4096
+#define COT_DIM 9
+#define COT_FIT_MMIN 512
+#define COT_CERT_MMAX 512
+/* Runs of one size: until MIN_CELL_SECONDS and MIN_RUNS, but a size whose
+ * single run takes longer than this is run once (M = 4096 takes seconds). */
+#define COT_ONE_RUN_SECONDS 2.0
+
+static int bench_cot(int quick)
+{
+    printf("\nnodeoracle bench: COT distance, one layer's assignment vs M (points in R^%d)%s\n",
+           COT_DIM, quick ? " (--quick: 1 run, not a median)" : "");
+    printf("fast: cost matrix + Hungarian (shortest augmenting paths, O(M^3) worst case); "
+           "ref: the MPFR certificate at 128 bits (M <= %d)\n\n", COT_CERT_MMAX);
+    printf("%6s %14s %6s %14s %12s\n", "M", "fast [s]", "runs", "ref cert [s]", "cert eps");
+    double lx[16], ly[16];
+    size_t nfit = 0;
+    int failed = 0;
+    unsigned long long st = 88172645463325252ull;
+    for (size_t M = COT_MMIN; M <= COT_MMAX && !failed; M *= 2) {
+        double *x = malloc(M * COT_DIM * sizeof *x), *y = malloc(M * COT_DIM * sizeof *y);
+        double *c = malloc(M * M * sizeof *c), *u = malloc(M * sizeof *u);
+        double *v = malloc(M * sizeof *v);
+        size_t *perm = malloc(M * sizeof *perm);
+        samples sm = {0};
+        char err[256];
+        failed = !x || !y || !c || !u || !v || !perm;
+        for (size_t i = 0; i < M * COT_DIM && !failed; i++) {
+            /* xorshift64: a fixed, platform-independent instance */
+            st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+            x[i] = (double)(st >> 11) * 0x1p-52 - 1;
+            st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+            y[i] = (double)(st >> 11) * 0x1p-52 - 1;
+        }
+        double spent = 0, last = 0;
+        while (!failed && (sm.n == 0 || (!quick && last < COT_ONE_RUN_SECONDS &&
+                                         more_runs(&sm, spent, quick)))) {
+            double t0 = now_seconds();
+            failed = fast_assign_sqdist(M, COT_DIM, x, y, NULL, NULL, 0, c) ||
+                     fast_assign_solve(M, c, perm, u, v, NULL, err, sizeof err);
+            last = now_seconds() - t0;
+            spent += last;
+            failed |= samples_push(&sm, last);
+        }
+        if (failed) {
+            printf("%6zu %14s\n", M, "FAILED");
+        } else {
+            double med = median_of(sm.t, sm.n);
+            printf("%6zu %14.6e %6zu", M, med, sm.n);
+            if (M >= COT_FIT_MMIN && med > 0) {
+                lx[nfit] = log((double)M);
+                ly[nfit++] = log(med);
+            }
+            if (M <= COT_CERT_MMAX) {
+                ref_assign_points pts = {M, COT_DIM, x, y, NULL, NULL, 0};
+                ref_assign_cert cert;
+                ref_assign_cert_init(&cert, 128);
+                double t0 = now_seconds();
+                int rc = ref_assign_certify(&pts, perm, u, v, &cert, err, sizeof err);
+                double tc = now_seconds() - t0;
+                if (rc || !cert.verified) {
+                    printf(" %14s\n", rc ? "FAILED" : "NOT verified");
+                    failed = 1;
+                } else {
+                    printf(" %14.6e %12.3e\n", tc, mpfr_get_d(cert.eps, MPFR_RNDU));
+                }
+                ref_assign_cert_clear(&cert);
+            } else {
+                printf("\n");
+            }
+        }
+        free(sm.t);
+        free(x), free(y), free(c), free(u), free(v), free(perm);
+    }
+    if (nfit >= 2) {
+        double sx = 0, sy = 0, sxx = 0, sxy = 0;
+        for (size_t i = 0; i < nfit; i++)
+            sx += lx[i], sy += ly[i], sxx += lx[i] * lx[i], sxy += lx[i] * ly[i];
+        double k = (double)nfit, e = (k * sxy - sx * sy) / (k * sxx - sx * sx);
+        printf("fitted exponent (fast): %.2f  (log t vs log M, M = %d..%d, %zu points; "
+               "worst case 3)\n",
+               e, COT_FIT_MMIN, COT_MMAX, nfit);
+    }
+    /* one RK4 step of the COT particle flow (fast_cot_flow: four metric
+     * gradients of the whole network) on the default mlp problem, M = 4096 */
+    no_spec fs;
+    no_spec_default(&fs);
+    fs.family = NO_FAMILY_MLP;
+    fs.M = COT_MMAX;
+    no_problem fp;
+    char ferr[256];
+    if (no_problem_generate(&fp, &fs, ferr, sizeof ferr)) {
+        printf("COT flow step: not measured: %s\n", ferr);
+        return failed;
+    }
+    fast_cot_flow_opts fo = {.T = 1e-3, .records = 1, .substeps = 1};
+    samples fsm = {0};
+    double fspent = 0;
+    int ffail = 0;
+    while (!ffail && more_runs(&fsm, fspent, quick)) {
+        fast_cot_flow_traj tr;
+        double t0 = now_seconds();
+        ffail = fast_cot_flow_run(&fp, &fo, &tr, ferr, sizeof ferr);
+        double dt = now_seconds() - t0;
+        fspent += dt;
+        if (!ffail) {
+            fast_cot_flow_traj_clear(&tr);
+            ffail = samples_push(&fsm, dt);
+        }
+    }
+    if (ffail)
+        printf("COT flow step (M = %d): FAILED %s\n", COT_MMAX, ferr);
+    else
+        printf("COT flow, one RK4 step of the particles (fast, default mlp problem, M = %d, "
+               "N = %zu, L = %zu): %.6e s (median of %zu)\n",
+               COT_MMAX, fs.N, fs.L, median_of(fsm.t, fsm.n), fsm.n);
+    free(fsm.t);
+    no_problem_free(&fp);
+    return failed || ffail;
+}
+
 int main(int argc, char **argv)
 {
     int quick = 0;
@@ -870,6 +1007,7 @@ int main(int argc, char **argv)
 
     failed |= bench_gd(quick);
     failed |= bench_kernel_gd(quick);
+    failed |= bench_cot(quick);
     failed |= bench_check(quick);
     return failed;
 }

@@ -20,7 +20,8 @@ static double logistic(double x)
     return e / (1.0 + e);
 }
 
-/* sigma(x) and sigma'(x) of the spec's activation (relu'(0) = 0, conventions.md). */
+/* sigma(x) and sigma'(x) of the spec's activation (relu'(0) = 0; definitions and
+ * smoothness: proofs-notes/activations.md). */
 void fast_activation(no_activation act, double x, double *s, double *ds)
 {
     switch (act) {
@@ -34,8 +35,24 @@ void fast_activation(no_activation act, double x, double *s, double *ds)
         *s = softplus(x);
         *ds = logistic(x);
         return;
+    case NO_ACT_HRELU:
+        /* (x+1)^2/4 only on |x| < 1, where it cannot overflow; outside, the
+         * exact pieces 0 and x (proofs-notes/activations.md). */
+        if (x <= -1.0) {
+            *s = 0.0;
+            *ds = 0.0;
+        } else if (x >= 1.0) {
+            *s = x;
+            *ds = 1.0;
+        } else {
+            double t = x + 1.0;
+            *s = 0.25 * t * t;
+            *ds = 0.5 * t;
+        }
+        return;
     case NO_ACT_RELU:
     default:
+        /* default: no_spec_validate rejects other values before a run. */
         *s = x > 0 ? x : 0.0;
         *ds = x > 0 ? 1.0 : 0.0;
         return;

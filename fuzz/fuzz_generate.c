@@ -199,7 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     no_spec_default(&s);
     s.family = (no_family)rd_enum(&r, 3);
     s.kernel = (no_kernel)rd_enum(&r, 2);
-    s.activation = (no_activation)rd_enum(&r, 3);
+    s.activation = (no_activation)rd_enum(&r, NO_ACT_COUNT);
     s.scheme = (no_scheme_id)rd_enum(&r, NO_SCHEME_COUNT);
     s.scaling = (no_scaling)rd_enum(&r, 2);
     s.adjoint = (no_adjoint)rd_enum(&r, 2);

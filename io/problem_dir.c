@@ -263,9 +263,9 @@ static int spec_from_json(const json_t *o, no_spec *s, const char *path, char *e
                 : no_jsonio_real(o, "nu", &s->nu, path, err, len))
             return -1;
     } else if (s->family == NO_FAMILY_MLP) {
-        NAMES(acts, 3, no_activation_name);
+        NAMES(acts, NO_ACT_COUNT, no_activation_name);
         if (get_size(o, "M", &s->M, path, err, len) ||
-            no_jsonio_enum(o, "activation", acts, 3, &e, path, err, len))
+            no_jsonio_enum(o, "activation", acts, NO_ACT_COUNT, &e, path, err, len))
             return -1;
         s->activation = (no_activation)e;
     }

@@ -56,6 +56,9 @@ int no_cmd_train(int argc, char **argv);
 int no_cmd_width(int argc, char **argv);
 int no_cmd_depth(int argc, char **argv);
 int no_cmd_theorem(int argc, char **argv);
+int no_cmd_potential(int argc, char **argv);
+int no_cmd_cot_distance(int argc, char **argv);
+int no_cmd_cot_flow(int argc, char **argv);
 /* `help theorem [NAME]`: the list of theorems, or one theorem's help. */
 int no_cmd_theorem_help(int argc, char **argv);
 
@@ -64,5 +67,8 @@ extern const char no_cmd_check_help[];
 extern const char no_cmd_train_help[];
 extern const char no_cmd_width_help[];
 extern const char no_cmd_depth_help[];
+extern const char no_cmd_potential_help[];
+extern const char no_cmd_cot_distance_help[];
+extern const char no_cmd_cot_flow_help[];
 
 #endif

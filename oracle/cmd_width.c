@@ -1,6 +1,6 @@
-/* cmd_width.c - `nodeoracle width`: the width limit, rff GD -> kernel GD as
- * q grows, with the fitted rate (oracle/width.h, proofs-notes/width-limit.md,
- * docs/training.md). */
+/* cmd_width.c - `nodeoracle width`: the width limits with fitted rates: rff
+ * GD -> kernel GD as q grows, mlp GD -> its mean-field limit as M grows
+ * (oracle/width.h, proofs-notes/width-limit.md, docs/training.md). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,16 +19,21 @@
 
 const char no_cmd_width_help[] =
     "NAME\n"
-    "  nodeoracle width - rff gradient descent approaching kernel gradient descent as the\n"
-    "  number of features q grows, with the fitted rate and its confidence interval\n"
+    "  nodeoracle width - the width limits with fitted rates and confidence intervals:\n"
+    "  rff gradient descent approaching kernel gradient descent as the number of features\n"
+    "  q grows (--family rff, the default), and mlp gradient descent approaching its\n"
+    "  mean-field limit as the number of particles M per layer grows (--family mlp)\n"
     "\n"
     "SYNOPSIS\n"
     "  nodeoracle width [--family rff] [--kernel gaussian|matern] [--ell ELL] [--nu NU]\n"
     "                   [--qmin 16] [--qmax 4096] [--seeds 8] [--steps 5] [--eta 1]\n"
     "                   [--level 0.95] [--impl fast|ref] [--prec BITS] [--out DIR]\n"
     "                   [--quiet] [--json] [PROBLEM OPTIONS]\n"
+    "  nodeoracle width --family mlp [--init iid|quadrature] [--Mmin 8] [--Mmax 1024]\n"
+    "                   [--seeds 8] [--steps 5] [--eta 1] [--level 0.95] [--impl fast|ref]\n"
+    "                   [--prec BITS] [--out DIR] [--quiet] [--json] [PROBLEM OPTIONS]\n"
     "\n"
-    "DESCRIPTION\n"
+    "DESCRIPTION (--family rff)\n"
     "  One problem fixes the data X, Y, A, B (--seed) and the step grid. The infinite-\n"
     "  width target is RKHS gradient descent with the true kernel (Gaussian of bandwidth\n"
     "  ELL, or Matern NU), from v = 0, computed exactly in MPFR at --prec bits as a finite\n"
@@ -52,21 +57,50 @@ const char no_cmd_width_help[] =
     "  about 1e-13 relative, is 10^9 times below the differences measured (q^-1/2 times\n"
     "  O(1)); --impl ref runs it in the MPFR reference at --prec bits (slower).\n"
     "\n"
+    "DESCRIPTION (--family mlp)\n"
+    "  Propagation of chaos (SPEC 5.6): gradient descent theta <- theta - ETA mgrad, mgrad =\n"
+    "  (M/h) grad the COT metric gradient, moves the particles of each layer by a map of\n"
+    "  their empirical measure, so the loss F_M(n) after n steps depends on M only through\n"
+    "  how well the initial particles represent the initial law (a ~ PARAM_SCALE N(0, I),\n"
+    "  u ~ N(0, I/D), b ~ N(0, 1)). One problem fixes the data (--seed). For M = MMIN,\n"
+    "  2 MMIN, ..., MMAX:\n"
+    "    --init iid (default): SEEDS independent draws, draw r of width index i taking\n"
+    "      a, u, b from the problem of seed SEED + 1 + i SEEDS + r, the data kept;\n"
+    "    --init quadrature: one deterministic run: the L M particles are the first L M\n"
+    "      points of the Sobol sequence in 2 D + 1 dimensions, centred, mapped through the\n"
+    "      normal quantile (layer k takes points kM..kM+M-1; every marginal is the\n"
+    "      midpoint quantile grid of its law); needs D <= 10.\n"
+    "  The infinite-width target F_ref is the quadrature run at M_ref = 16 MMAX. Per M and\n"
+    "  n the table gives the mean and standard deviation over the draws of F_M(n) and the\n"
+    "  RMS of F_M(n) - F_ref(n); and, over the whole trajectory, the RMS over the draws of\n"
+    "  max_n |F_M(n) - F_ref(n)|. Fitted against log M as for rff: iid, the spread (the\n"
+    "  standard deviation: no target needed, expected slope -1/2), the error (-1/2) and\n"
+    "  the trajectory error (-1/2); quadrature, the error and the trajectory error (about\n"
+    "  -1: a quadrature error, not a Monte-Carlo one; log factors and the sign changes of\n"
+    "  the per-n error make the trajectory fit the one to read).\n"
+    "  (proofs-notes/width-limit.md sections 8-11.)\n"
+    "\n"
     "OPTIONS\n"
     "  --qmin Q, --qmax Q  powers of two, QMAX >= 4 QMIN, QMAX <= 2^20\n"
     "                 (default 16 and 4096: q = 2^4 .. 2^12)\n"
-    "  --seeds S      draws of the features per q, 2..10000 (default 8)\n"
+    "  --seeds S      draws of the features per q (of the initial particles per M with\n"
+    "                 --init iid), 2..10000 (default 8)\n"
+    "  --Mmin M, --Mmax M  (mlp) powers of two, MMAX >= 4 MMIN, MMAX <= 2^16 (default 8\n"
+    "                 and 1024)\n"
+    "  --init I       (mlp) iid or quadrature (default iid)\n"
     "  --steps N      gradient-descent iterations, 1..1000 (default 5); the kernel run\n"
     "                 costs O(N^2) (its expansion grows by one centre per point, stage\n"
     "                 and substep at every iteration)\n"
     "  --eta E        step, a finite number > 0 (default 1)\n"
     "  --level P      confidence level of the interval, in (0, 1) (default 0.95)\n"
-    "  --impl I       fast or ref: how the rff runs are computed (default fast)\n"
-    "  --prec BITS    bits of the kernel run (and of the rff runs with --impl ref),\n"
+    "  --impl I       fast or ref: how the rff (mlp) runs are computed (default fast)\n"
+    "  --prec BITS    bits of the kernel run (and of the rff or mlp runs with --impl ref),\n"
     "                 53..43691 (default 128)\n"
-    "  --out DIR      write width.csv (one row per iterate n and q) and, when gnuplot is\n"
-    "                 installed, width.png (log-log plot at n = STEPS with the fitted\n"
-    "                 lines) into DIR, created if missing; each file is written under a\n"
+    "  --out DIR      write width.csv (one row per iterate n and q; mlp: per n = 0..STEPS\n"
+    "                 and M, n,M,draws,F_mean,F_sd,error_rms,F_ref,error_sup) and, when\n"
+    "                 gnuplot is installed, width.png (log-log plot at n = STEPS, mlp: of\n"
+    "                 the trajectory error, with the fitted lines) into DIR, created if\n"
+    "                 missing; each file is written under a\n"
     "                 temporary name and renamed; width replaces only these names and\n"
     "                 never deletes anything else\n"
     "  --quiet        no table and no progress; only the fit lines\n"
@@ -75,7 +109,9 @@ const char no_cmd_width_help[] =
     "  PROBLEM OPTIONS  the problem options below (family rff, discrete adjoint; --q is\n"
     "                 replaced by --qmin/--qmax and --param-scale by W = 0); defaults\n"
     "                 N=8, d_in=2, d_out=2, D=4, L=8, euler, m=1; Matern needs NU in\n"
-    "                 {0.5, 1.5, 2.5, 3.5} (the exact kernels of ref/ref_kernel.h)\n"
+    "                 {0.5, 1.5, 2.5, 3.5} (the exact kernels of ref/ref_kernel.h).\n"
+    "                 mlp: --M is replaced by --Mmin/--Mmax; --activation, --param-scale,\n"
+    "                 --scheme, --adjoint apply; --kernel, --ell, --nu do not\n"
     "\n"
     "EXIT STATUS\n"
     "  0 done (whatever the fitted slopes); 2 usage or input error (one line on stderr).\n"
@@ -84,6 +120,8 @@ const char no_cmd_width_help[] =
     "  nodeoracle width --family rff\n"
     "  nodeoracle width --family rff --kernel matern --nu 2.5 --seeds 16 --out width-run\n"
     "  nodeoracle width --kernel gaussian --ell 0.5 --qmin 8 --qmax 1024 --steps 3 --json\n"
+    "  nodeoracle width --family mlp\n"
+    "  nodeoracle width --family mlp --init quadrature --out width-mlp\n"
     "\n";
 
 typedef struct {
@@ -180,6 +218,228 @@ static json_t *fit_json(const no_fit *f, size_t n, int k)
     return o;
 }
 
+/* ---- --family mlp: the mean-field limit (width.h; width-limit.md 8-11) ---- */
+
+static const char *mqname[NO_WIDTH_MLP_NQ] = {"spread", "error"};
+
+/* The slope the derivation predicts: -1/2 for the iid spread and error,
+ * -1 (up to log factors) for the quadrature error. */
+static double mlp_expected(const no_width_mlp_result *r, int k)
+{
+    return k != NO_WIDTH_MLP_SPREAD && r->init == NO_WIDTH_QUADRATURE ? -1.0 : -0.5;
+}
+
+static int mlp_write_csv(const char *dir, const no_width_mlp_result *r, char *err, size_t len)
+{
+    char path[NO_PATH_MAX];
+    if (no_path_join(path, sizeof path, dir, "width.csv", err, len))
+        return -1;
+    no_atomic w;
+    if (no_atomic_open(&w, path, err, len))
+        return -1;
+    fprintf(w.f, "n,M,draws,F_mean,F_sd,error_rms,F_ref,error_sup\n");
+    for (size_t n = 0; n <= r->steps; n++)
+        for (size_t i = 0; i < r->nM; i++) {
+            size_t at = n * r->nM + i;
+            fprintf(w.f, "%zu,%zu,%zu,%.17g,%.17g,%.17g,%.17g,%.17g\n", n, r->M[i], r->draws,
+                    r->mean[at], r->sd[at], r->err[at], r->F_ref[n], r->traj[i]);
+        }
+    return no_atomic_commit(&w, err, len);
+}
+
+/* The trajectory error (and, iid, the spread at n = steps) with the fitted
+ * lines: width.png (mlp). */
+static void mlp_plot_body(FILE *g, const char *csv, const void *ctx)
+{
+    const no_width_mlp_result *r = ctx;
+    const no_fit *fe = &r->traj_fit, *fs = &r->fit[NO_WIDTH_MLP_SPREAD][r->steps];
+    fprintf(g,
+            "set logscale xy 2\nset xlabel 'particles per layer M'\n"
+            "set ylabel 'loss difference'\nset grid\nset key bottom left\n"
+            "plot '%s' skip 1 using 2:($1 == 0 ? $8 : 1/0) with points pt 7 "
+            "title '%s max_n |F_M(n) - F_{ref}(n)|', "
+            "exp(%.17g) * x**(%.17g) with lines title 'fit, slope %.3f [%.3f, %.3f]'",
+            csv, r->init == NO_WIDTH_IID ? "iid: RMS of" : "quadrature:", fe->intercept,
+            fe->slope, fe->slope, fe->lo, fe->hi);
+    if (r->init == NO_WIDTH_IID)
+        fprintf(g,
+                ", '' skip 1 using 2:($1 == %zu ? $5 : 1/0) with points pt 5 "
+                "title 'iid: sd of F_M over draws', "
+                "exp(%.17g) * x**(%.17g) with lines title 'fit, slope %.3f [%.3f, %.3f]'",
+                r->steps, fs->intercept, fs->slope, fs->slope, fs->lo, fs->hi);
+    fprintf(g, "\n");
+}
+
+static int mlp_write_png(const char *dir, const no_width_mlp_result *r, char *err, size_t len)
+{
+    if (strchr(dir, '"') || !r->traj_fit.ok ||
+        (r->init == NO_WIDTH_IID && !r->fit[NO_WIDTH_MLP_SPREAD][r->steps].ok))
+        return 0;
+    return no_plot_png(dir, "width.csv", "width.png", mlp_plot_body, r, err, len);
+}
+
+static int mlp_contains(const no_fit *f, double x)
+{
+    return f->ok && f->lo <= x && x <= f->hi;
+}
+
+/* k = NO_WIDTH_MLP_NQ: the trajectory fit */
+static const no_fit *mlp_fit(const no_width_mlp_result *r, size_t n, int k)
+{
+    return k == NO_WIDTH_MLP_NQ ? &r->traj_fit : &r->fit[k][n];
+}
+
+static void mlp_print_fit(const no_width_mlp_result *r, size_t n, int k, double level)
+{
+    const no_fit *f = mlp_fit(r, n, k);
+    const char *name = k == NO_WIDTH_MLP_NQ ? "sup_n error" : mqname[k];
+    char at[32];
+    if (k == NO_WIDTH_MLP_NQ)
+        snprintf(at, sizeof at, "n=0..%zu", n);
+    else
+        snprintf(at, sizeof at, "n=%zu", n);
+    if (!f->ok) {
+        printf("%s %-6s: no fit (a value is 0 or not finite)\n", at, name);
+        return;
+    }
+    double e = mlp_expected(r, k);
+    printf("%s %-6s: slope %.4f, %.0f%% interval [%.4f, %.4f] (se %.4f, t %.3f, %zu "
+           "points): %s %s\n",
+           at, name, f->slope, 100 * level, f->lo, f->hi, f->se, f->t, f->points,
+           mlp_contains(f, e) ? "contains" : "excludes", e == -1.0 ? "-1" : "-1/2");
+}
+
+static json_t *mlp_fit_json(const no_width_mlp_result *r, size_t n, int k)
+{
+    const no_fit *f = mlp_fit(r, n, k);
+    json_t *o = json_object();
+    json_object_set_new(o, "n", json_integer((json_int_t)n));
+    json_object_set_new(o, "quantity", json_string(k == NO_WIDTH_MLP_NQ ? "trajectory"
+                                                                        : mqname[k]));
+    json_object_set_new(o, "slope", no_report_num(f->slope));
+    json_object_set_new(o, "intercept", no_report_num(f->intercept));
+    json_object_set_new(o, "se", no_report_num(f->se));
+    json_object_set_new(o, "t", no_report_num(f->t));
+    json_object_set_new(o, "lo", no_report_num(f->lo));
+    json_object_set_new(o, "hi", no_report_num(f->hi));
+    json_object_set_new(o, "points", json_integer((json_int_t)f->points));
+    json_object_set_new(o, "ok", json_boolean(f->ok));
+    json_object_set_new(o, "expected_slope", no_report_num(mlp_expected(r, k)));
+    json_object_set_new(o, "contains_expected", json_boolean(mlp_contains(f, mlp_expected(r, k))));
+    json_object_set_new(o, "contains_minus_half", json_boolean(mlp_contains(f, -0.5)));
+    return o;
+}
+
+static int run_mlp(no_width_mlp_opts *o, const char *out, int json, int quiet)
+{
+    char err[512];
+    o->spec.q = 0;
+    o->spec.M = o->Mmin;
+    if (no_width_mlp_validate(o, err, sizeof err))
+        return no_cmd_usage_error(err);
+    if (out && no_path_mkdirs(out, err, sizeof err))
+        return no_report_error(err);
+    prog_ctx pc = {"width"};
+    if (!quiet) {
+        o->progress = on_progress;
+        o->progress_ctx = &pc;
+    }
+    no_width_mlp_result r;
+    no_progress_begin("width");
+    int rc = no_width_mlp_run(o, &r, err, sizeof err);
+    no_progress_end();
+    if (rc)
+        return no_report_error(err);
+    if (out && (mlp_write_csv(out, &r, err, sizeof err) ||
+                mlp_write_png(out, &r, err, sizeof err))) {
+        no_width_mlp_result_clear(&r);
+        return no_report_error(err);
+    }
+    int iid = o->init == NO_WIDTH_IID;
+    const char *init = iid ? "iid" : "quadrature";
+    char desc[256];
+    no_spec_describe(&o->spec, desc, sizeof desc);
+    if (json) {
+        json_t *root = no_report_json_new("width", "width");
+        json_object_set_new(root, "description", json_string(desc));
+        json_object_set_new(root, "family", json_string("mlp"));
+        json_object_set_new(root, "init", json_string(init));
+        json_object_set_new(root, "impl", json_string(o->impl == NO_WIDTH_REF ? "ref" : "fast"));
+        json_object_set_new(root, "steps", json_integer((json_int_t)o->steps));
+        json_object_set_new(root, "eta", no_report_num(o->eta));
+        json_object_set_new(root, "seeds", json_integer((json_int_t)r.draws));
+        json_object_set_new(root, "level", no_report_num(o->level));
+        json_object_set_new(root, "reference_bits_asked", json_integer(o->prec));
+        json_object_set_new(root, "M_ref", json_integer((json_int_t)r.M_ref));
+        json_t *fr = json_array(), *rows = json_array(), *fits = json_array();
+        for (size_t n = 0; n <= r.steps; n++) {
+            json_array_append_new(fr, no_report_num(r.F_ref[n]));
+            for (size_t i = 0; i < r.nM; i++) {
+                size_t at = n * r.nM + i;
+                json_t *row = json_object();
+                json_object_set_new(row, "n", json_integer((json_int_t)n));
+                json_object_set_new(row, "M", json_integer((json_int_t)r.M[i]));
+                json_object_set_new(row, "F_mean", no_report_num(r.mean[at]));
+                json_object_set_new(row, "F_sd", no_report_num(r.sd[at]));
+                json_object_set_new(row, "error_rms", no_report_num(r.err[at]));
+                json_array_append_new(rows, row);
+            }
+            for (int k = iid ? 0 : NO_WIDTH_MLP_ERROR; k < NO_WIDTH_MLP_NQ; k++)
+                json_array_append_new(fits, mlp_fit_json(&r, n, k));
+        }
+        json_array_append_new(fits, mlp_fit_json(&r, r.steps, NO_WIDTH_MLP_NQ));
+        json_t *tr = json_array();
+        for (size_t i = 0; i < r.nM; i++) {
+            json_t *row = json_object();
+            json_object_set_new(row, "M", json_integer((json_int_t)r.M[i]));
+            json_object_set_new(row, "error_sup", no_report_num(r.traj[i]));
+            json_array_append_new(tr, row);
+        }
+        json_object_set_new(root, "trajectory", tr);
+        json_object_set_new(root, "F_ref", fr);
+        json_object_set_new(root, "rows", rows);
+        json_object_set_new(root, "fits", fits);
+        json_object_set_new(root, "exit_status", json_integer(NO_EXIT_PASS));
+        no_report_json_print(root);
+        no_width_mlp_result_clear(&r);
+        return NO_EXIT_PASS;
+    }
+    size_t shown[2] = {0, r.steps};
+    if (!quiet) {
+        printf("width limit (mean field): %s\n", desc);
+        printf("  mlp GD in the COT metric (%s), init %s, eta %g, %zu draw%s per M; target: "
+               "quadrature at M_ref = %zu\n",
+               o->impl == NO_WIDTH_REF ? "ref" : "fast", init, o->eta, r.draws,
+               r.draws == 1 ? "" : "s", r.M_ref);
+        for (int s = 0; s < 2; s++) {
+            size_t n = shown[s];
+            printf("\n  n = %zu (F_ref = %.10g)\n", n, r.F_ref[n]);
+            printf("  %8s  %16s  %12s  %12s\n", "M", "mean F_M", "sd", "rms F_M-F_ref");
+            for (size_t i = 0; i < r.nM; i++) {
+                size_t at = n * r.nM + i;
+                printf("  %8zu  %16.10g  %12.4e  %12.4e\n", r.M[i], r.mean[at], r.sd[at],
+                       r.err[at]);
+            }
+        }
+        printf("\n  whole trajectory: %smax_n |F_M(n) - F_ref(n)|\n",
+               iid ? "RMS over the draws of " : "");
+        for (size_t i = 0; i < r.nM; i++)
+            printf("  %8zu  %12.4e\n", r.M[i], r.traj[i]);
+        printf("\n");
+    }
+    for (int s = 0; s < 2; s++)
+        for (int k = iid ? 0 : NO_WIDTH_MLP_ERROR; k < NO_WIDTH_MLP_NQ; k++)
+            mlp_print_fit(&r, shown[s], k, o->level);
+    mlp_print_fit(&r, r.steps, NO_WIDTH_MLP_NQ, o->level);
+    if (!quiet)
+        printf("(expected slopes: %s; %.1f s CPU)\n",
+               iid ? "-1/2 for the spread and the error (propagation of chaos)"
+                   : "-1 up to log factors for the quadrature error",
+               r.seconds);
+    no_width_mlp_result_clear(&r);
+    return NO_EXIT_PASS;
+}
+
 int no_cmd_width(int argc, char **argv)
 {
     no_width_opts o;
@@ -194,7 +454,15 @@ int no_cmd_width(int argc, char **argv)
     o.prec = 128;
     o.level = 0.95;
     o.impl = NO_WIDTH_FAST;
+    no_width_mlp_opts mo;
+    memset(&mo, 0, sizeof mo);
+    mo.Mmin = 8;
+    mo.Mmax = 1024;
+    mo.init = NO_WIDTH_IID;
     const char *out = NULL;
+    /* the first option given that only one family takes; checked once the
+     * family is known (--family may come last) */
+    const char *rff_only = NULL, *mlp_only = NULL, *param_scale = NULL;
     int json = 0, quiet = 0;
     char err[512];
     no_cmd_json_prescan(argc, argv, "width", NULL);
@@ -211,11 +479,25 @@ int no_cmd_width(int argc, char **argv)
         if (a != NO_CMD_ARG_VALUE)
             return a;
         int bad = 0;
-        if (!strcmp(f, "--qmin"))
-            bad = no_cmd_parse_count(f, v, 1, (size_t)1 << 20, &o.qmin, err, sizeof err);
-        else if (!strcmp(f, "--qmax"))
-            bad = no_cmd_parse_count(f, v, 1, (size_t)1 << 20, &o.qmax, err, sizeof err);
-        else if (!strcmp(f, "--seeds"))
+        if (!strcmp(f, "--qmin") || !strcmp(f, "--qmax")) {
+            bad = no_cmd_parse_count(f, v, 1, (size_t)1 << 20,
+                                     !strcmp(f, "--qmin") ? &o.qmin : &o.qmax, err, sizeof err);
+            rff_only = rff_only ? rff_only : f;
+        } else if (!strcmp(f, "--Mmin") || !strcmp(f, "--Mmax")) {
+            bad = no_cmd_parse_count(f, v, 1, (size_t)1 << 16,
+                                     !strcmp(f, "--Mmin") ? &mo.Mmin : &mo.Mmax, err, sizeof err);
+            mlp_only = mlp_only ? mlp_only : f;
+        } else if (!strcmp(f, "--init")) {
+            if (!strcmp(v, "iid"))
+                mo.init = NO_WIDTH_IID;
+            else if (!strcmp(v, "quadrature"))
+                mo.init = NO_WIDTH_QUADRATURE;
+            else {
+                snprintf(err, sizeof err, "--init: expected iid or quadrature, got '%.40s'", v);
+                bad = 1;
+            }
+            mlp_only = mlp_only ? mlp_only : f;
+        } else if (!strcmp(f, "--seeds"))
             bad = no_cmd_parse_count(f, v, 2, 10000, &o.seeds, err, sizeof err);
         else if (!strcmp(f, "--steps"))
             bad = no_cmd_parse_count(f, v, 1, 1000, &o.steps, err, sizeof err);
@@ -237,19 +519,48 @@ int no_cmd_width(int argc, char **argv)
                 return no_cmd_prec_error(v);
         } else if (!strcmp(f, "--out")) {
             out = v;
-        } else if (!strcmp(f, "--q") || !strcmp(f, "--param-scale") || !strcmp(f, "--M") ||
-                   !strcmp(f, "--activation")) {
-            snprintf(err, sizeof err, "%s: not an option of width (%s)", f,
-                     !strcmp(f, "--q") ? "the widths are --qmin..--qmax"
-                     : !strcmp(f, "--param-scale") ? "rff starts from W = 0"
-                                                   : "the family is rff");
+        } else if (!strcmp(f, "--q") || !strcmp(f, "--M")) {
+            snprintf(err, sizeof err, "%s: not an option of width (the widths are %s)", f,
+                     !strcmp(f, "--q") ? "--qmin..--qmax" : "--Mmin..--Mmax");
             bad = 1;
         } else {
+            if (!strcmp(f, "--param-scale"))
+                param_scale = f;
+            else if (!strcmp(f, "--activation"))
+                mlp_only = mlp_only ? mlp_only : f;
+            else if (!strcmp(f, "--kernel") || !strcmp(f, "--ell") || !strcmp(f, "--nu"))
+                rff_only = rff_only ? rff_only : f;
             bad = no_spec_arg_or_unknown(&o.spec, f, v, err, sizeof err);
         }
         if (bad)
             return no_cmd_usage_error(err);
         i++;
+    }
+    if (o.spec.family == NO_FAMILY_MLP) {
+        if (rff_only) {
+            snprintf(err, sizeof err, "%s: an option of width --family rff, not of mlp (whose "
+                                      "widths are --Mmin..--Mmax)", rff_only);
+            return no_cmd_usage_error(err);
+        }
+        mo.spec = o.spec;
+        mo.seeds = o.seeds;
+        mo.steps = o.steps;
+        mo.eta = o.eta;
+        mo.prec = o.prec;
+        mo.level = o.level;
+        mo.impl = o.impl;
+        return run_mlp(&mo, out, json, quiet);
+    }
+    if (o.spec.family != NO_FAMILY_RFF) {
+        snprintf(err, sizeof err, "--family: the width limit is defined for rff (q -> infinity) "
+                                  "and mlp (M -> infinity) only");
+        return no_cmd_usage_error(err);
+    }
+    if (mlp_only || param_scale) {
+        snprintf(err, sizeof err, "%s: not an option of width --family rff (%s)",
+                 mlp_only ? mlp_only : param_scale,
+                 mlp_only ? "it belongs to --family mlp" : "rff starts from W = 0");
+        return no_cmd_usage_error(err);
     }
     o.spec.q = o.qmin;
     if (no_width_validate(&o, err, sizeof err))

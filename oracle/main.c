@@ -31,6 +31,9 @@ static const char help_main[] =
     "  nodeoracle width [--kernel gaussian|matern] [--qmin Q] [--qmax Q] [--seeds S]\n"
     "                   [--steps N] [--eta E] [--out DIR] [--json]\n"
     "  nodeoracle theorem NAME [OPTIONS] [--json]\n"
+    "  nodeoracle potential [PROBLEM OPTIONS] [--layer K] [--slice a0,u1] [--out DIR] [--json]\n"
+    "  nodeoracle cot-distance A B [--w2] [--out DIR] [--json]\n"
+    "  nodeoracle cot-flow [PROBLEM OPTIONS] [--time T] [--impl ref|fast] [--out DIR] [--json]\n"
     "  nodeoracle help [COMMAND]\n"
     "  nodeoracle --version\n"
     "\n"
@@ -59,6 +62,11 @@ static const char help_main[] =
     "            loss curves' order in L, fitted (expected min(p, 2)).\n"
     "  theorem   the constants of the papers' theorems evaluated and their inequalities\n"
     "            checked: pl, kappa, lambda, local-convergence, linear-counterexample.\n"
+    "  potential the mean-field potential Psi_k of an mlp problem on a slice of parameter\n"
+    "            space, with the particles (CSV, heat map).\n"
+    "  cot-distance  the COT distance of two particle measures, with the certificate of\n"
+    "            its per-layer optimal assignments.\n"
+    "  cot-flow  the COT gradient flow of the mlp particles: energy identity, PL ratio.\n"
     "  help      this text, or the help of one command.\n"
     "\n"
     "EXIT STATUS\n"
@@ -329,6 +337,14 @@ int main(int argc, char **argv)
             fputs(no_spec_args_help, stdout);
         } else if (argc > 2 && !strcmp(argv[2], "theorem")) {
             return no_cmd_theorem_help(argc - 3, argv + 3);
+        } else if (argc > 2 && !strcmp(argv[2], "potential")) {
+            fputs(no_cmd_potential_help, stdout);
+            fputs(no_spec_args_help, stdout);
+        } else if (argc > 2 && !strcmp(argv[2], "cot-distance")) {
+            fputs(no_cmd_cot_distance_help, stdout);
+        } else if (argc > 2 && !strcmp(argv[2], "cot-flow")) {
+            fputs(no_cmd_cot_flow_help, stdout);
+            fputs(no_spec_args_help, stdout);
         } else if (argc > 2 && !strcmp(argv[2], "depth")) {
             fputs(no_cmd_depth_help, stdout);
             fputs(no_spec_args_help, stdout);
@@ -363,6 +379,12 @@ int main(int argc, char **argv)
         return no_cmd_depth(argc - 2, argv + 2);
     if (!strcmp(cmd, "theorem"))
         return no_cmd_theorem(argc - 2, argv + 2);
+    if (!strcmp(cmd, "potential"))
+        return no_cmd_potential(argc - 2, argv + 2);
+    if (!strcmp(cmd, "cot-distance"))
+        return no_cmd_cot_distance(argc - 2, argv + 2);
+    if (!strcmp(cmd, "cot-flow"))
+        return no_cmd_cot_flow(argc - 2, argv + 2);
     char err[128];
     snprintf(err, sizeof err, "unknown command '%s'", cmd);
     return usage_error(err);

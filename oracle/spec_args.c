@@ -15,7 +15,8 @@ const char no_spec_args_help[] =
     "  --kernel gaussian|matern  rff kernel (default gaussian)\n"
     "  --ell X                   gaussian bandwidth in [1e-3, 1e3] (default 1)\n"
     "  --nu X                    matern smoothness in [0.5, 1e6] (default 2.5)\n"
-    "  --activation tanh|softplus|relu   mlp activation (default tanh)\n"
+    "  --activation A            mlp activation (default tanh): tanh, softplus, relu,\n"
+    "                            hrelu (proofs-notes/activations.md)\n"
     "  --scheme S                integration scheme (default euler): euler, midpoint,\n"
     "                            heun, ralston, bosh3, rk4 (classical), rk4-38 (3/8\n"
     "                            rule: torchdiffeq's rk4), dopri5, tsit5 (diffrax's)\n"
@@ -70,7 +71,9 @@ int no_spec_arg(no_spec *s, const char *flag, const char *value, char *err, size
 {
     static const char *const fam[] = {"linear", "rff", "mlp"};
     static const char *const ker[] = {"gaussian", "matern"};
-    static const char *const act[] = {"tanh", "softplus", "relu"};
+    const char *act[NO_ACT_COUNT];
+    for (int i = 0; i < NO_ACT_COUNT; i++)
+        act[i] = no_activation_name((no_activation)i);
     const char *sch[NO_SCHEME_COUNT];
     for (int i = 0; i < NO_SCHEME_COUNT; i++)
         sch[i] = no_scheme_name((no_scheme_id)i);
@@ -83,8 +86,10 @@ int no_spec_arg(no_spec *s, const char *flag, const char *value, char *err, size
         int *target;
     } enums[] = {
         {"--family", fam, 3, (int *)&s->family},     {"--kernel", ker, 2, (int *)&s->kernel},
-        {"--activation", act, 3, (int *)&s->activation}, {"--scheme", sch, NO_SCHEME_COUNT, (int *)&s->scheme},
-        {"--scaling", scl, 2, (int *)&s->scaling},   {"--adjoint", adj, NO_ADJOINT_COUNT, (int *)&s->adjoint},
+        {"--activation", act, NO_ACT_COUNT, (int *)&s->activation},
+        {"--scheme", sch, NO_SCHEME_COUNT, (int *)&s->scheme},
+        {"--scaling", scl, 2, (int *)&s->scaling},
+        {"--adjoint", adj, NO_ADJOINT_COUNT, (int *)&s->adjoint},
     };
     for (size_t i = 0; i < sizeof enums / sizeof enums[0]; i++) {
         if (strcmp(flag, enums[i].flag))

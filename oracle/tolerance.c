@@ -17,6 +17,8 @@ static double act_deriv(no_activation a, double x)
     }
     case NO_ACT_SOFTPLUS:
         return 1.0 / (1.0 + exp(-x));
+    case NO_ACT_HRELU:
+        return x <= -1.0 ? 0.0 : x >= 1.0 ? 1.0 : 0.5 * (x + 1.0);
     default:
         return x > 0 ? 1.0 : 0.0;
     }

@@ -1,14 +1,17 @@
-/* width.c - rff GD vs kernel GD as q grows (width.h,
- * proofs-notes/width-limit.md). */
+/* width.c - rff GD vs kernel GD as q grows, and mlp GD as M grows with
+ * i.i.d. or quadrature initialisation (width.h, proofs-notes/width-limit.md). */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "fast.h"
+#include "fast_train.h"
 #include "fit.h"
 #include "ref.h"
 #include "ref_kernel.h"
+#include "ref_train.h"
 #include "width.h"
 
 #define WIDTH_QMAX ((size_t)1 << 20)
@@ -295,6 +298,372 @@ int no_width_run(const no_width_opts *o, no_width_result *res, char *err, size_t
     res->seconds = (double)(clock() - t0) / CLOCKS_PER_SEC;
     if (rc) {
         no_width_result_clear(res);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the mean-field (mlp) width limit (width.h; width-limit.md 8-11) ---- */
+
+#define WIDTH_MMAX ((size_t)1 << 16)
+/* 512 MiB of quadrature points at most */
+#define WIDTH_QUAD_DOUBLES ((size_t)1 << 26)
+
+/* Joe and Kuo's direction numbers (new-joe-kuo-6.21201, dimensions 2..21):
+ * degree s, the inner coefficients a of the primitive polynomial
+ * x^s + c_1 x^(s-1) + ... + c_(s-1) x + 1 (a = c_1 ... c_(s-1) in binary),
+ * and the initial m_1..m_s (odd, m_k < 2^k).  Dimension 1 is van der
+ * Corput's (all m_k = 1).  The test checks that each polynomial is
+ * primitive and that every coordinate of the first 2^m points is a
+ * permutation of k / 2^m. */
+static const struct {
+    unsigned s, a, m[7];
+} sobol_dir[NO_WIDTH_SOBOL_DIMS - 1] = {
+    {1, 0, {1}},
+    {2, 1, {1, 3}},
+    {3, 1, {1, 3, 1}},
+    {3, 2, {1, 1, 1}},
+    {4, 1, {1, 1, 3, 3}},
+    {4, 4, {1, 3, 5, 13}},
+    {5, 2, {1, 1, 5, 5, 17}},
+    {5, 4, {1, 1, 5, 5, 5}},
+    {5, 7, {1, 1, 7, 11, 19}},
+    {5, 11, {1, 1, 5, 1, 1}},
+    {5, 13, {1, 1, 1, 3, 11}},
+    {5, 14, {1, 3, 5, 5, 31}},
+    {6, 1, {1, 3, 3, 9, 7, 49}},
+    {6, 13, {1, 1, 1, 15, 21, 21}},
+    {6, 16, {1, 3, 1, 13, 27, 49}},
+    {6, 19, {1, 1, 1, 15, 7, 5}},
+    {6, 22, {1, 3, 1, 15, 13, 25}},
+    {6, 25, {1, 1, 5, 5, 19, 61}},
+    {7, 1, {1, 3, 7, 11, 23, 15, 103}},
+    {7, 4, {1, 3, 7, 13, 13, 15, 69}},
+};
+
+int no_width_sobol_centred(size_t n, size_t dim, double *u)
+{
+    if (n < 1 || n > ((size_t)1 << 30) || dim < 1 || dim > NO_WIDTH_SOBOL_DIMS)
+        return -1;
+    unsigned bits = 0;
+    while (((size_t)1 << bits) < n)
+        bits++;
+    double centre = 0.5 / (double)((size_t)1 << bits);
+    for (size_t c = 0; c < dim; c++) {
+        /* v[k - 1] = the k-th direction number, left-aligned in 32 bits */
+        uint32_t v[32];
+        if (c == 0) {
+            for (unsigned k = 1; k <= 32; k++)
+                v[k - 1] = (uint32_t)1 << (32 - k);
+        } else {
+            unsigned s = sobol_dir[c - 1].s, a = sobol_dir[c - 1].a;
+            for (unsigned k = 1; k <= 32; k++) {
+                if (k <= s) {
+                    v[k - 1] = (uint32_t)sobol_dir[c - 1].m[k - 1] << (32 - k);
+                    continue;
+                }
+                uint32_t x = v[k - s - 1] ^ (v[k - s - 1] >> s);
+                for (unsigned i = 1; i < s; i++)
+                    if ((a >> (s - 1 - i)) & 1)
+                        x ^= v[k - i - 1];
+                v[k - 1] = x;
+            }
+        }
+        /* point j: the xor of the direction numbers of j's set bits; points
+         * j < 2^bits need bits direction numbers, so the value is a multiple
+         * of 2^-bits and adding the centre is exact in double */
+        for (size_t j = 0; j < n; j++) {
+            uint32_t x = 0;
+            for (unsigned k = 0; k < bits; k++)
+                if ((j >> k) & 1)
+                    x ^= v[k];
+            u[j * dim + c] = ldexp((double)x, -32) + centre;
+        }
+    }
+    return 0;
+}
+
+double no_width_normal_quantile(double p)
+{
+    /* Acklam's approximation (relative error 1.15e-9), then one Halley step
+     * on e = Phi(x) - p computed with erfc, which brings it to rounding
+     * level; the tails use the variable sqrt(-2 log p) */
+    static const double a[6] = {-3.969683028665376e+01, 2.209460984245205e+02,
+                                -2.759285104469687e+02, 1.383577518672690e+02,
+                                -3.066479806614716e+01, 2.506628277459239e+00};
+    static const double b[5] = {-5.447609879822406e+01, 1.615858368580409e+02,
+                                -1.556989798598866e+02, 6.680131188771972e+01,
+                                -1.328068155288572e+01};
+    static const double c[6] = {-7.784894002430293e-03, -3.223964580411365e-01,
+                                -2.400758277161838e+00, -2.549732539343734e+00,
+                                4.374664141464968e+00,  2.938163982698783e+00};
+    static const double d[4] = {7.784695709041462e-03, 3.224671290700398e-01,
+                                2.445134137142996e+00, 3.754408661907416e+00};
+    if (!(p > 0 && p < 1))
+        return p == 0 ? -INFINITY : p == 1 ? INFINITY : NAN;
+    double x;
+    if (p < 0.02425) {
+        double q = sqrt(-2 * log(p));
+        x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    } else if (p > 1 - 0.02425) {
+        double q = sqrt(-2 * log1p(-p));
+        x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    } else {
+        double q = p - 0.5, r = q * q;
+        x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+            (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+    }
+    double e = 0.5 * erfc(-x / sqrt(2.0)) - p;
+    double g = e * 2.5066282746310002 * exp(x * x / 2);
+    return x - g / (1 + x * g / 2);
+}
+
+int no_width_quadrature_init(no_problem *p, char *err, size_t len)
+{
+    const no_spec *s = &p->spec;
+    if (s->family != NO_FAMILY_MLP)
+        return no_errorf(err, len, "quadrature initialisation: family mlp only");
+    size_t dim = 2 * s->D + 1, M = s->M, D = s->D, n;
+    if (dim > NO_WIDTH_SOBOL_DIMS)
+        return no_errorf(err, len, "--init quadrature: needs D <= %d (2 D + 1 Sobol "
+                                   "dimensions), got D = %zu",
+                         (NO_WIDTH_SOBOL_DIMS - 1) / 2, D);
+    if (no_mul_size(s->L, M, &n) || n > ((size_t)1 << 30))
+        return no_errorf(err, len, "--init quadrature: L M = %zu x %zu exceeds 2^30 points",
+                         s->L, M);
+    double *pts = n <= SIZE_MAX / (dim * sizeof(double)) ? malloc(n * dim * sizeof *pts) : NULL;
+    if (!pts)
+        return no_errorf(err, len, "out of memory (quadrature points, L M = %zu)", n);
+    no_width_sobol_centred(n, dim, pts);
+    /* layer k takes the points kM..(k+1)M-1: the L M particles of all
+     * layers are one low-discrepancy set of the limit measure (uniform
+     * layer x mu_0), not L copies of one M-point set, whose errors would
+     * add up coherently over the layers where i.i.d. layers average them
+     * out (width-limit.md 10) */
+    double su = 1 / sqrt((double)D);
+    for (size_t k = 0; k < s->L; k++)
+        for (size_t j = 0; j < M; j++) {
+            double *t = pts + (k * M + j) * dim;
+            for (size_t c = 0; c < dim; c++)
+                t[c] = no_width_normal_quantile(t[c]);
+            p->b[k * M + j] = t[0];
+            for (size_t c = 0; c < D; c++) {
+                p->u[(k * M + j) * D + c] = su * t[1 + c];
+                p->a[(k * M + j) * D + c] = s->param_scale * t[1 + D + c];
+            }
+        }
+    free(pts);
+    return 0;
+}
+
+int no_width_mlp_validate(const no_width_mlp_opts *o, char *err, size_t len)
+{
+    if (o->spec.family != NO_FAMILY_MLP)
+        return no_errorf(err, len, "--family: the mean-field width limit is for mlp");
+    if (!is_pow2(o->Mmin) || !is_pow2(o->Mmax) || o->Mmax > WIDTH_MMAX)
+        return no_errorf(err, len, "--Mmin, --Mmax: expected powers of two up to 2^16");
+    if (o->Mmax < 4 * o->Mmin)
+        return no_errorf(err, len, "--Mmax must be at least 4 --Mmin (three widths for a fit "
+                                   "with an interval)");
+    if (o->init != NO_WIDTH_IID && o->init != NO_WIDTH_QUADRATURE)
+        return no_errorf(err, len, "--init: expected iid or quadrature");
+    if (o->init == NO_WIDTH_IID && (o->seeds < 2 || o->seeds > WIDTH_SEEDS_MAX))
+        return no_errorf(err, len, "--seeds: expected 2..%d", WIDTH_SEEDS_MAX);
+    if (o->steps < 1 || o->steps > WIDTH_STEPS_MAX)
+        return no_errorf(err, len, "--steps: expected 1..%d", WIDTH_STEPS_MAX);
+    if (!isfinite(o->eta) || !(o->eta > 0))
+        return no_errorf(err, len, "--eta: expected a finite number > 0");
+    if (!(o->level > 0 && o->level < 1))
+        return no_errorf(err, len, "--level: expected a number in (0, 1)");
+    if (o->impl != NO_WIDTH_FAST && o->impl != NO_WIDTH_REF)
+        return no_errorf(err, len, "--impl: expected fast or ref");
+    /* the target always uses the quadrature */
+    if (2 * o->spec.D + 1 > NO_WIDTH_SOBOL_DIMS)
+        return no_errorf(err, len, "--D: the quadrature target needs D <= %d (2 D + 1 Sobol "
+                                   "dimensions), got D = %zu",
+                         (NO_WIDTH_SOBOL_DIMS - 1) / 2, o->spec.D);
+    /* the target's Sobol points, L M_ref (2 D + 1) doubles, held at once */
+    size_t L = o->spec.L, Mref = NO_WIDTH_MLP_REF_FACTOR * o->Mmax, pts;
+    if (no_mul_size(L, Mref, &pts) || no_mul_size(pts, 2 * o->spec.D + 1, &pts) ||
+        pts > WIDTH_QUAD_DOUBLES)
+        return no_errorf(err, len, "--Mmax: the quadrature target (L x 16 MMAX particles in "
+                                   "2 D + 1 dimensions) would exceed 2^26 numbers; lower "
+                                   "--Mmax, --L or --D");
+    no_spec s = o->spec;
+    s.q = 0;
+    s.M = Mref;
+    return no_spec_validate(&s, NO_REQ_NONE, err, len);
+}
+
+void no_width_mlp_result_clear(no_width_mlp_result *res)
+{
+    free(res->M);
+    free(res->F);
+    free(res->F_ref);
+    free(res->mean);
+    free(res->sd);
+    free(res->err);
+    free(res->traj);
+    for (int k = 0; k < NO_WIDTH_MLP_NQ; k++)
+        free(res->fit[k]);
+    memset(res, 0, sizeof *res);
+}
+
+/* GD from p's parameters in the COT metric (mgrad, SPEC 3): F[n], n =
+ * 0..steps, in double (fast) or in MPFR at prec bits (ref, the iterate
+ * never rounded). */
+static int mlp_gd(const no_width_mlp_opts *o, const no_problem *p, double *F, char *err,
+                  size_t len)
+{
+    if (o->impl == NO_WIDTH_REF) {
+        ref_train_opts ro;
+        memset(&ro, 0, sizeof ro);
+        ro.steps = o->steps;
+        ro.eta = o->eta;
+        ref_train_traj t;
+        if (ref_train_run(p, o->prec, &ro, &t, err, len))
+            return -1;
+        memcpy(F, t.F, (o->steps + 1) * sizeof *F);
+        ref_train_traj_clear(&t);
+        return 0;
+    }
+    fast_train_traj t;
+    if (fast_train_gd(p, o->steps, o->eta, 0, NULL, NULL, &t, err, len))
+        return -1;
+    memcpy(F, t.F, (o->steps + 1) * sizeof *F);
+    fast_train_traj_clear(&t);
+    return 0;
+}
+
+/* The run at width M: data of base, parameters drawn from seed (iid) or the
+ * quadrature; F[n], n = 0..steps. */
+static int mlp_width_run(const no_width_mlp_opts *o, const no_problem *base, size_t M,
+                         int quadrature, uint64_t seed, double *F, char *err, size_t len)
+{
+    no_spec s = o->spec;
+    s.q = 0;
+    s.M = M;
+    s.seed = seed;
+    no_problem p;
+    if (no_problem_generate(&p, &s, err, len))
+        return -1;
+    /* X, Y come from the streams of seed: the data of base replace them (A
+     * and B do not depend on the seed, copied all the same) */
+    memcpy(p.X, base->X, s.N * s.d_in * sizeof *p.X);
+    memcpy(p.Y, base->Y, s.N * s.d_out * sizeof *p.Y);
+    memcpy(p.A, base->A, s.D * s.d_in * sizeof *p.A);
+    memcpy(p.B, base->B, s.d_out * s.D * sizeof *p.B);
+    p.spec.seed = o->spec.seed;
+    int rc = quadrature ? no_width_quadrature_init(&p, err, len) : 0;
+    if (!rc)
+        rc = mlp_gd(o, &p, F, err, len);
+    no_problem_free(&p);
+    return rc;
+}
+
+int no_width_mlp_run(const no_width_mlp_opts *o, no_width_mlp_result *res, char *err,
+                     size_t len)
+{
+    memset(res, 0, sizeof *res);
+    if (no_width_mlp_validate(o, err, len))
+        return -1;
+    clock_t t0 = clock();
+    size_t nM = 0;
+    for (size_t M = o->Mmin; M <= o->Mmax; M *= 2)
+        nM++;
+    int iid = o->init == NO_WIDTH_IID;
+    size_t S = iid ? o->seeds : 1, T = o->steps;
+    res->nM = nM;
+    res->draws = S;
+    res->steps = T;
+    res->init = o->init;
+    res->M_ref = NO_WIDTH_MLP_REF_FACTOR * o->Mmax;
+    res->M = calloc(nM, sizeof *res->M);
+    res->F = calloc((T + 1) * nM * S, sizeof *res->F);
+    res->F_ref = calloc(T + 1, sizeof *res->F_ref);
+    res->mean = calloc((T + 1) * nM, sizeof *res->mean);
+    res->sd = calloc((T + 1) * nM, sizeof *res->sd);
+    res->err = calloc((T + 1) * nM, sizeof *res->err);
+    res->traj = calloc(nM, sizeof *res->traj);
+    int bad = !res->M || !res->F || !res->F_ref || !res->mean || !res->sd || !res->err ||
+              !res->traj;
+    for (int k = 0; k < NO_WIDTH_MLP_NQ; k++) {
+        res->fit[k] = calloc(T + 1, sizeof(no_fit));
+        bad |= !res->fit[k];
+    }
+    double *F = calloc(T + 1, sizeof *F), *x = calloc(nM, sizeof *x);
+    if (bad || !F || !x) {
+        free(F);
+        free(x);
+        no_width_mlp_result_clear(res);
+        return no_errorf(err, len, "out of memory (width tables)");
+    }
+    for (size_t i = 0, M = o->Mmin; i < nM; i++, M *= 2) {
+        res->M[i] = M;
+        x[i] = (double)M;
+    }
+    size_t total = 1 + nM * S, done = 0;
+    no_spec bs = o->spec;
+    bs.q = 0;
+    bs.M = o->Mmin;
+    no_problem base;
+    int rc = no_problem_generate(&base, &bs, err, len);
+    if (!rc) {
+        rc = mlp_width_run(o, &base, res->M_ref, 1, o->spec.seed, res->F_ref, err, len);
+        if (!rc && o->progress)
+            o->progress(o->progress_ctx, ++done, total);
+        for (size_t i = 0; i < nM && !rc; i++)
+            for (size_t r = 0; r < S && !rc; r++) {
+                uint64_t seed = o->spec.seed + 1 + (uint64_t)(i * S + r);
+                rc = mlp_width_run(o, &base, res->M[i], !iid, seed, F, err, len);
+                for (size_t n = 0; n <= T && !rc; n++)
+                    res->F[n * nM * S + i * S + r] = F[n];
+                if (!rc && o->progress)
+                    o->progress(o->progress_ctx, ++done, total);
+            }
+        no_problem_free(&base);
+    }
+    for (size_t n = 0; n <= T && !rc; n++) {
+        for (size_t i = 0; i < nM; i++) {
+            const double *f = res->F + n * nM * S + i * S;
+            double m1 = 0, e2 = 0, v = 0;
+            for (size_t r = 0; r < S; r++) {
+                m1 += f[r];
+                e2 += (f[r] - res->F_ref[n]) * (f[r] - res->F_ref[n]);
+            }
+            m1 /= (double)S;
+            /* two passes: the spread is 1e-3 of F at M = 1024, a one-pass
+             * variance would lose digits to cancellation */
+            for (size_t r = 0; r < S; r++)
+                v += (f[r] - m1) * (f[r] - m1);
+            res->mean[n * nM + i] = m1;
+            res->sd[n * nM + i] = S > 1 ? sqrt(v / (double)(S - 1)) : 0;
+            res->err[n * nM + i] = sqrt(e2 / (double)S);
+        }
+        if (iid)
+            res->fit[NO_WIDTH_MLP_SPREAD][n] =
+                no_fit_loglog(x, res->sd + n * nM, nM, o->level);
+        res->fit[NO_WIDTH_MLP_ERROR][n] = no_fit_loglog(x, res->err + n * nM, nM, o->level);
+    }
+    for (size_t i = 0; i < nM && !rc; i++) {
+        double e2 = 0;
+        for (size_t r = 0; r < S; r++) {
+            double e = 0;
+            for (size_t n = 0; n <= T; n++)
+                e = fmax(e, fabs(res->F[n * nM * S + i * S + r] - res->F_ref[n]));
+            e2 += e * e;
+        }
+        res->traj[i] = sqrt(e2 / (double)S);
+    }
+    if (!rc)
+        res->traj_fit = no_fit_loglog(x, res->traj, nM, o->level);
+    free(F);
+    free(x);
+    res->seconds = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    if (rc) {
+        no_width_mlp_result_clear(res);
         return -1;
     }
     return 0;

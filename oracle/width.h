@@ -1,6 +1,7 @@
-/* width.h - the width limit of SPEC 4 / 5.6: rff gradient descent with q
+/* width.h - the width limits of SPEC 4 / 5.6: rff gradient descent with q
  * random features approaches RKHS gradient descent with the true kernel
- * (Gaussian ell, Matern nu) at the Monte-Carlo rate q^(-1/2).
+ * (Gaussian ell, Matern nu) at the Monte-Carlo rate q^(-1/2); and the
+ * mean-field limit of mlp gradient descent as the width M grows (below).
  * Derivation and method: proofs-notes/width-limit.md.
  *
  * One problem fixes the data X, Y, A, B (spec->seed) and the step grid.  The
@@ -68,5 +69,113 @@ int no_width_validate(const no_width_opts *o, char *err, size_t len);
 int no_width_run(const no_width_opts *o, no_width_result *res, char *err, size_t len);
 
 void no_width_result_clear(no_width_result *res);
+
+/* ---- the mean-field (mlp) width limit: propagation of chaos --------------
+ *
+ * GD of the mlp ResNet in the COT metric (mgrad = (M/h) grad, the particle
+ * velocity -grad Psi_k, SPEC 4) moves the empirical measure of the M
+ * particles of each layer by a map that depends on the measure only, so the
+ * loss after n steps is F_M(n) = Phi_n(mu_0^M), mu_0^M the initial empirical
+ * measure: the width enters only through how well mu_0^M stands for the
+ * initial law mu_0 (a ~ param_scale N(0, I_D), u ~ N(0, I_D / D),
+ * b ~ N(0, 1), proofs-notes/generator.md).
+ *
+ * One problem fixes the data X, Y, A, B (spec->seed) and the step grid.  For
+ * M = Mmin, 2 Mmin, ..., Mmax:
+ *   init iid:  draw r = 0..seeds-1 uses a, u, b of the problem of seed
+ *              spec->seed + 1 + i * seeds + r at width M (i the index of M),
+ *              the data untouched: an independent draw per (M, r);
+ *   init quadrature: one deterministic run, a, u, b the centred Sobol net
+ *              of no_width_quadrature_init.
+ * The target F_ref(n) is the quadrature run at M_ref = NO_WIDTH_MLP_REF_FACTOR
+ * * Mmax.  Per (n, M): the mean and standard deviation over the draws of
+ * F_M(n), and the RMS over the draws of F_M(n) - F_ref(n).  Fitted against
+ * log M (fit.h): iid, the standard deviation (the fluctuation, sd ~ M^-1/2,
+ * no target needed) and the RMS error; quadrature, |F_M(n) - F_ref(n)|
+ * (expected ~ M^-1 up to log factors); both, the sup over the trajectory of
+ * |F_M(n) - F_ref(n)|.  proofs-notes/width-limit.md 8-11. */
+
+typedef enum { NO_WIDTH_IID, NO_WIDTH_QUADRATURE } no_width_init;
+
+/* M_ref / Mmax: the target's own error is 1/16 of the quadrature error at
+ * Mmax when that error falls like M^-1. */
+#define NO_WIDTH_MLP_REF_FACTOR 16
+/* Sobol dimensions of the built-in direction table: 2 D + 1 <= 21. */
+#define NO_WIDTH_SOBOL_DIMS 21
+
+typedef struct {
+    no_spec spec;      /* mlp; spec.M is ignored */
+    size_t Mmin, Mmax; /* powers of two, 1 <= Mmin, 4 Mmin <= Mmax <= 2^16 */
+    size_t seeds;      /* iid: draws per M, >= 2; quadrature: ignored (one run) */
+    size_t steps;      /* GD iterations, >= 1 */
+    double eta;        /* GD step, > 0 */
+    long prec;         /* bits of the runs with impl ref */
+    double level;      /* confidence level of the slope intervals, in (0, 1) */
+    no_width_impl impl;
+    no_width_init init;
+    /* after each finished run: done of total (reference run + runs) */
+    void (*progress)(void *ctx, size_t done, size_t total);
+    void *progress_ctx;
+} no_width_mlp_opts;
+
+/* Fitted quantities: the spread over draws (iid only), the error vs F_ref. */
+enum { NO_WIDTH_MLP_SPREAD, NO_WIDTH_MLP_ERROR, NO_WIDTH_MLP_NQ };
+
+typedef struct {
+    size_t nM, draws, steps; /* draws: seeds (iid) or 1 (quadrature) */
+    size_t M_ref;
+    no_width_init init;
+    size_t *M;      /* nM */
+    /* raw losses F_M(n), index [n * nM * draws + i * draws + r], n = 0..steps */
+    double *F;
+    double *F_ref;  /* steps + 1 */
+    /* per (n, i), index n * nM + i, n = 0..steps: mean and standard
+     * deviation (0 with one draw) of F_M(n) over the draws, and the RMS over
+     * the draws of F_M(n) - F_ref(n) */
+    double *mean, *sd, *err;
+    /* per n, index n; fit[NO_WIDTH_MLP_SPREAD][n].ok is 0 for quadrature */
+    no_fit *fit[NO_WIDTH_MLP_NQ];
+    /* the whole trajectory: per M (index i) the RMS over the draws of
+     * max_{n = 0..steps} |F_M(n) - F_ref(n)|, and its fit.  The headline
+     * quantity of the quadrature: its per-n error changes sign at
+     * scattered n (a quadrature error, not a noise), the sup over the
+     * trajectory does not (width-limit.md 10) */
+    double *traj;
+    no_fit traj_fit;
+    double seconds; /* CPU time */
+} no_width_mlp_result;
+
+/* Checks the options (one-line err naming the option); 0 or -1. */
+int no_width_mlp_validate(const no_width_mlp_opts *o, char *err, size_t len);
+
+/* Runs the experiment.  Returns 0, or -1 with err; res is then empty. */
+int no_width_mlp_run(const no_width_mlp_opts *o, no_width_mlp_result *res, char *err,
+                     size_t len);
+
+void no_width_mlp_result_clear(no_width_mlp_result *res);
+
+/* The first n points x_0..x_(n-1) of the Sobol sequence in dim <= 21
+ * dimensions (Joe and Kuo's direction numbers), centred:
+ * u[j * dim + c] = x_j[c] + 2^-(B+1), 2^B >= n the next power of two.  For
+ * n = 2^m every coordinate takes each value (k + 1/2)/n, k = 0..n-1, exactly
+ * once (a (0, m, 1)-net in each coordinate).  0, or -1 for n = 0, n > 2^30
+ * or dim out of range. */
+int no_width_sobol_centred(size_t n, size_t dim, double *u);
+
+/* The standard normal quantile Phi^-1(p), p in (0, 1) (relative error about
+ * 1e-15: Acklam's rational approximation refined by one Halley step on
+ * erfc). */
+double no_width_normal_quantile(double p);
+
+/* Overwrites the mlp parameters a, u, b of p by a quadrature of the
+ * generator's law: the L M particles are the first L M points s_j of the
+ * centred Sobol sequence in 2 D + 1 dimensions, layer k taking j = kM..kM+M-1,
+ * mapped coordinatewise by the normal quantile and scaled: b =
+ * Phi^-1(s_0), u_c = Phi^-1(s_(1+c)) / sqrt(D), a_c = param_scale
+ * Phi^-1(s_(1+D+c)).  For M = 2^m each coordinate of a layer's particles is
+ * thus exactly the midpoint quantile grid Phi^-1((k + 1/2)/M) of its
+ * marginal law.  0, or -1 with err (not mlp, 2 D + 1 > NO_WIDTH_SOBOL_DIMS,
+ * L M > 2^30, out of memory). */
+int no_width_quadrature_init(no_problem *p, char *err, size_t len);
 
 #endif

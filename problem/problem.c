@@ -57,6 +57,24 @@ static size_t count4(size_t a, size_t b, size_t c, size_t d)
     return t > NO_MAX_ELEMENTS ? 0 : t;
 }
 
+/* What sigma lacks for a C^2 mlp field (NO_REQ_SMOOTH), in the words of the
+ * refusal; NULL for a C^2 (here C^inf) activation.  proofs-notes/activations.md,
+ * section 2. */
+static const char *activation_not_c2(no_activation a)
+{
+    switch (a) {
+    case NO_ACT_TANH:
+    case NO_ACT_SOFTPLUS:
+        return NULL;
+    case NO_ACT_RELU:
+        return "Lipschitz (kink at 0)";
+    case NO_ACT_HRELU:
+        return "C^1 (sigma'' jumps at -1 and 1)";
+    default:
+        return "unknown";
+    }
+}
+
 int no_spec_validate(const no_spec *s, unsigned req, char *err, size_t len)
 {
     const struct {
@@ -117,10 +135,14 @@ int no_spec_validate(const no_spec *s, unsigned req, char *err, size_t len)
             return no_errorf(err, len, "family mlp needs M >= 1 neurons");
         if (s->M > NO_MAX_DIM)
             return no_errorf(err, len, "M = %zu exceeds the limit %zu", s->M, NO_MAX_DIM);
-        if ((unsigned)s->activation > NO_ACT_RELU)
+        if ((unsigned)s->activation >= NO_ACT_COUNT)
             return no_errorf(err, len, "unknown activation");
-        if ((req & NO_REQ_SMOOTH) && s->activation == NO_ACT_RELU)
-            return no_errorf(err, len, "activation relu is not smooth; this check needs a C^2 field");
+        const char *lacks = activation_not_c2(s->activation);
+        if ((req & NO_REQ_SMOOTH) && lacks)
+            return no_errorf(err, len,
+                             "activation %s is only %s; this check needs a C^2 field "
+                             "(smooth activations: tanh, softplus)",
+                             no_activation_name(s->activation), lacks);
     } else if (s->M != 0) {
         return no_errorf(err, len, "M is only meaningful for family mlp (got M = %zu)", s->M);
     }
@@ -202,8 +224,8 @@ const char *no_kernel_name(no_kernel k)
 }
 const char *no_activation_name(no_activation a)
 {
-    static const char *const n[] = {"tanh", "softplus", "relu"};
-    return pick(a, n, 3);
+    static const char *const n[NO_ACT_COUNT] = {"tanh", "softplus", "relu", "hrelu"};
+    return pick(a, n, NO_ACT_COUNT);
 }
 const char *no_scheme_name(no_scheme_id s)
 {

@@ -13,7 +13,15 @@
 
 typedef enum { NO_FAMILY_LINEAR, NO_FAMILY_RFF, NO_FAMILY_MLP } no_family;
 typedef enum { NO_KERNEL_GAUSSIAN, NO_KERNEL_MATERN } no_kernel;
-typedef enum { NO_ACT_TANH, NO_ACT_SOFTPLUS, NO_ACT_RELU } no_activation;
+/* The mlp activations (proofs-notes/activations.md: definition, smoothness,
+ * homogeneity, which checks apply).  Appended only: the numbers are stable. */
+typedef enum {
+    NO_ACT_TANH,
+    NO_ACT_SOFTPLUS, /* log(1 + e^x): C^inf regularised ReLU */
+    NO_ACT_RELU,     /* max(x, 0): Lipschitz, kink at 0 */
+    NO_ACT_HRELU,    /* Huber-regularised ReLU, (x+1)^2/4 on [-1, 1]: C^1, not C^2 */
+    NO_ACT_COUNT     /* the number of activations, not one */
+} no_activation;
 /* The explicit Runge-Kutta schemes of problem/tableau.c (names: their
  * tableau's).  Euler and rk4 keep their values 0 and 1. */
 typedef enum {
@@ -80,7 +88,7 @@ typedef struct {
  * smooth field, a kappa bound that needs nu > 2, ...). */
 enum {
     NO_REQ_NONE = 0,
-    NO_REQ_SMOOTH = 1u << 0, /* field must be C^2: rejects relu */
+    NO_REQ_SMOOTH = 1u << 0, /* field must be C^2: rejects relu, hrelu */
     NO_REQ_KAPPA = 1u << 1,  /* Matern kappa bound: needs nu > 2 */
 };
 

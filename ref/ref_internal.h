@@ -22,6 +22,16 @@ void ref_vec_free(mpfr_t *v, size_t n);
 void ref_dot(mpfr_t rop, mpfr_t *x, size_t sx, mpfr_t *y, size_t sy, size_t n,
              mpfr_ptr *px, mpfr_ptr *py);
 
+/* q as an MPFR number at r's precision; den 0 is an entry the tableau leaves
+ * out: 0, and a decimal is read at r's precision (tableau.h). */
+void ref_rational(mpfr_t r, no_rational q);
+
+/* The trained parameter arrays of m's family (np of them, in the order of
+ * no_spec_params) with the names of their metric gradients in ref_run's
+ * result ("mgrad_W", ...); returns the parameter count K. */
+size_t ref_param_table(ref_model *m, int *np, ref_array *par[NO_MAX_PARAMS],
+                       const char *gname[NO_MAX_PARAMS]);
+
 /* rop = x * scale (scale NULL means 1). */
 void ref_scaled(mpfr_t rop, mpfr_srcptr x, mpfr_srcptr scale);
 

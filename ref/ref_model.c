@@ -202,3 +202,20 @@ ref_array *ref_model_param(ref_model *m, const char *name)
             return &m->param[i];
     return NULL;
 }
+
+size_t ref_param_table(ref_model *m, int *np, ref_array *par[NO_MAX_PARAMS],
+                       const char *gname[NO_MAX_PARAMS])
+{
+    static const char *const gn[] = {"mgrad_W", "mgrad_a", "mgrad_u", "mgrad_b"};
+    no_param_info pi[NO_MAX_PARAMS];
+    size_t K = 0;
+    *np = no_spec_params(&m->spec, pi);
+    for (int i = 0; i < *np; i++) {
+        par[i] = ref_model_param(m, pi[i].name);
+        K += pi[i].n;
+        for (int g = 0; g < 4; g++)
+            if (!strcmp(gn[g] + 6, pi[i].name))
+                gname[i] = gn[g];
+    }
+    return K;
+}

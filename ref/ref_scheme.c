@@ -8,9 +8,7 @@
 
 #include "ref_internal.h"
 
-/* q as an MPFR number; den 0 is an entry the tableau leaves out: 0, and a
- * decimal is read at the working precision (tableau.h). */
-static void rational(mpfr_t r, no_rational q)
+void ref_rational(mpfr_t r, no_rational q)
 {
     if (q.dec) {
         mpfr_set_str(r, q.dec, 10, MPFR_RNDN);
@@ -34,10 +32,10 @@ int ref_stepper_init(ref_stepper *st, const ref_model *m)
     int S = st->tab->stages, bad = 0;
     for (int i = 0; i < NO_MAX_STAGES; i++) {
         mpfr_inits2(m->prec, st->b[i], st->rb[i], (mpfr_ptr)0);
-        rational(st->rb[i], st->tab->b[i]);
+        ref_rational(st->rb[i], st->tab->b[i]);
         for (int j = 0; j < NO_MAX_STAGES; j++) {
             mpfr_inits2(m->prec, st->a[i][j], st->ra[i][j], (mpfr_ptr)0);
-            rational(st->ra[i][j], st->tab->a[i][j]);
+            ref_rational(st->ra[i][j], st->tab->a[i][j]);
         }
         st->Y[i] = st->K[i] = st->lam[i] = st->mu[i] = NULL;
         if (i < S) {

@@ -73,16 +73,7 @@ static int state_init(run_state *st, const no_problem *p, mpfr_prec_t prec, char
         return -1;
     st->prec = prec;
     mpfr_inits2(prec, st->w, st->acc, st->s, st->F, (mpfr_ptr)0);
-    no_param_info pi[NO_MAX_PARAMS];
-    static const char *const gn[] = {"mgrad_W", "mgrad_a", "mgrad_u", "mgrad_b"};
-    st->np = no_spec_params(&p->spec, pi);
-    for (int i = 0; i < st->np; i++) {
-        st->par[i] = ref_model_param(&st->m, pi[i].name);
-        st->K += pi[i].n;
-        for (int g = 0; g < 4; g++)
-            if (!strcmp(gn[g] + 6, pi[i].name))
-                st->gname[i] = gn[g];
-    }
+    st->K = ref_param_table(&st->m, &st->np, st->par, st->gname);
     st->theta = vec_new(st->K, prec);
     st->theta0 = vec_new(st->K, prec);
     st->G = vec_new(st->K, prec);

@@ -197,8 +197,8 @@ Test(validation_errors, unknown_enums)
     /* kernel and activation are read only by their family. */
     rff_spec(&s, (no_kernel)2);
     expect_invalid(&s, NO_REQ_NONE, "kernel", "kernel 2");
-    mlp_spec(&s, (no_activation)3);
-    expect_invalid(&s, NO_REQ_NONE, "activation", "activation 3");
+    mlp_spec(&s, NO_ACT_COUNT);
+    expect_invalid(&s, NO_REQ_NONE, "activation", "activation NO_ACT_COUNT");
 }
 
 Test(validation_errors, sqrt_scaling_needs_euler)
@@ -317,7 +317,7 @@ Test(validation_errors, mlp_parameters)
     expect_invalid(&s, NO_REQ_NONE, "M", "mlp M over the cap");
 }
 
-/* NO_REQ_SMOOTH (a C^2 field) rejects relu only. */
+/* NO_REQ_SMOOTH (a C^2 field) rejects relu and hrelu (C^1: proofs-notes/activations.md). */
 Test(validation_errors, smooth_requirement)
 {
     no_spec s;
@@ -325,6 +325,9 @@ Test(validation_errors, smooth_requirement)
     expect_valid(&s, NO_REQ_NONE, "relu without requirement");
     expect_invalid(&s, NO_REQ_SMOOTH, "activation", "relu under NO_REQ_SMOOTH");
     expect_invalid(&s, NO_REQ_SMOOTH | NO_REQ_KAPPA, "activation", "relu under both");
+    mlp_spec(&s, NO_ACT_HRELU);
+    expect_valid(&s, NO_REQ_NONE, "hrelu without requirement");
+    expect_invalid(&s, NO_REQ_SMOOTH, "activation", "hrelu under NO_REQ_SMOOTH");
     mlp_spec(&s, NO_ACT_TANH);
     expect_valid(&s, NO_REQ_SMOOTH, "tanh under NO_REQ_SMOOTH");
     mlp_spec(&s, NO_ACT_SOFTPLUS);

@@ -73,7 +73,7 @@ def main(argv=None):
     ap.add_argument("--scaling", default="ode", choices=("ode", "sqrt"))
     ap.add_argument("--adjoint", default="discrete",
                     choices=("discrete", "continuous", "backsolve"))
-    ap.add_argument("--activation", default="tanh", choices=("tanh", "softplus", "relu"))
+    ap.add_argument("--activation", default="tanh", choices=("tanh", "softplus", "relu", "hrelu"))
     ap.add_argument("--kernel", default="gaussian", choices=("gaussian", "matern"))
     for k, d in (("m", 1), ("L", 3), ("N", 5), ("d_in", 2), ("d_out", 2), ("D", 3),
                  ("q", 6), ("M", 4), ("seed", 1)):

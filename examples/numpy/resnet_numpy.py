@@ -155,8 +155,8 @@ def load_problem(path):
         raise ProblemError("problem.json: unknown scaling '%s'" % spec["scaling"])
     if spec["adjoint"] not in ADJOINTS:
         raise ProblemError("problem.json: unknown adjoint '%s'" % spec["adjoint"])
-    if fam == "mlp" and spec.get("activation") not in ("tanh", "softplus", "relu"):
-        raise ProblemError("problem.json: mlp needs activation tanh, softplus or relu")
+    if fam == "mlp" and spec.get("activation") not in ACTIVATIONS:
+        raise ProblemError("problem.json: mlp needs activation %s" % ", ".join(ACTIVATIONS))
 
     N, din, dout, D, L = (spec[k] for k in ("N", "d_in", "d_out", "D", "L"))
     shapes = {"X": (N, din), "Y": (N, dout), "A": (D, din), "B": (dout, D)}
@@ -184,6 +184,10 @@ def load_problem(path):
 # Activations
 # --------------------------------------------------------------------------------------
 
+# The contract's activations (proofs-notes/activations.md), in problem.json's names.
+ACTIVATIONS = ("tanh", "softplus", "relu", "hrelu")
+
+
 def _act(name, x):
     """(sigma(x), sigma'(x))."""
     if name == "tanh":
@@ -195,6 +199,14 @@ def _act(name, x):
         return np.logaddexp(0, x).astype(x.dtype, copy=False), 0.5 * (1 + np.tanh(0.5 * x))
     if name == "relu":
         return np.maximum(x, 0), (x > 0).astype(x.dtype)
+    if name == "hrelu":
+        # Huber-regularised ReLU: 0 | (x+1)^2/4 | x on x <= -1 | |x| < 1 | x >= 1.
+        # The middle piece is evaluated on the clipped argument, so it never
+        # overflows where np.where discards it.
+        t = np.clip(x, -1, 1) + 1
+        s = np.where(x >= 1, x, 0.25 * t * t)
+        ds = np.where(x >= 1, 1, 0.5 * t).astype(x.dtype, copy=False)
+        return s.astype(x.dtype, copy=False), ds
     raise ValueError(name)
 
 

@@ -156,6 +156,11 @@ class Model:
                 self.sigma = lambda x: torch.logaddexp(torch.zeros_like(x), x)
             elif act == "relu":
                 self.sigma = torch.relu          # relu'(0) = 0, as the contract says
+            elif act == "hrelu":
+                # 0 | (x+1)^2/4 | x (proofs-notes/activations.md); the middle piece
+                # on the clipped argument, so autograd sees no inf * 0 outside it.
+                self.sigma = lambda x: torch.where(
+                    x >= 1, x, 0.25 * (torch.clamp(x, -1.0, 1.0) + 1) ** 2)
             else:
                 raise ProblemError("unknown activation %r" % act)
 
