@@ -1,5 +1,6 @@
 /* fast_field_rff.c - v_k(z) = W_k phi(z), phi(z) = sqrt(2/q) cos(Omega z + beta)
  * (SPEC.md 2; conventions.md, Fields, row "rff"). */
+#define _GNU_SOURCE /* sincos: both from one argument reduction (glibc) */
 #include <math.h>
 
 #include "fast_field.h"
@@ -46,7 +47,8 @@ static void rff_vjp(const fast_field_ctx *c, size_t k, size_t n, const double *Z
     fast_linalg_gemm_nn(n, q, D, 1.0, Wbar, D, Wk, q, 0.0, T, q);
     /* Phi = c cos(P); T <- g o T with g = -c sin(P) (conventions.md, Dv^T w). */
     for (size_t i = 0; i < n * q; i++) {
-        double s = sin(P[i]), co = cos(P[i]);
+        double s, co;
+        sincos(P[i], &s, &co); /* glibc's sin and cos kernels: the same bits */
         Phi[i] = cst * co;
         T[i] *= -cst * s;
     }
