@@ -57,8 +57,20 @@
  * (fast_cot_flow_run, four metric gradients) on the default mlp problem with
  * M = 4096.
  *
- * Usage: bench_nodeoracle [--quick]   (--quick: 1 run per cell, a smoke test
- * of the bench itself; its figures are not medians of anything.)
+ * Sixth part: peers side by side (see bench_peers below): fast, ref at 128
+ * bits, the NumPy example and the PyTorch example (when `import torch` works)
+ * on tiny, default and large with the same arrays; medians, ratio to the best
+ * peer, GFLOP/s, fraction of the measured DGEMM peak and of the
+ * trig-inclusive floor, peak memory.
+ *
+ * Usage: bench_nodeoracle [--quick] [--part peers]
+ *   --quick       1 run per cell, a smoke test of the bench itself; its
+ *                 figures are not medians of anything (the peers part: tiny
+ *                 and default only, ref on tiny only).
+ *   --part peers  run only the sixth part.
+ *   --ref-default also time ref128 on the default problem in the sixth part
+ *                 (one run, minutes); without it that cell is skipped with an
+ *                 estimate from tiny by the flop ratio.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -71,6 +83,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cblas.h>
 
 #include "arrays.h"
 #include "fast.h"
@@ -917,17 +931,445 @@ static int bench_cot(int quick)
     return failed || ffail;
 }
 
+/* ---- Part six: peers side by side -------------------------------------- */
+
+/* fast, ref (128 bits), the NumPy example and the PyTorch example (when
+ * `import torch` works) on the same arrays: each problem is generated once
+ * (no_problem_generate), written with no_problem_dir_write into a temporary
+ * directory, and the Python peers read that directory (bench/peer_numpy.py,
+ * which times only run() inside Python: no interpreter start-up, imports or
+ * file reading).  fast and ref run in this process on the generated problem.
+ *
+ * Flop count of one forward + full gradient (rff, Euler, m = 1, discrete
+ * adjoint), per layer and data point, q features, state dimension D:
+ *   forward   pre = Omega z (q x D: 2qD), v = W phi (D x q: 2qD)
+ *   backward  W^T lam (2qD), Omega^T (g o W^T lam) (2qD), lam phi^T (2qD)
+ * i.e. five N x q x D products per layer: FLOPS = 10 N q D L (multiply and
+ * add counted separately; encoder, decoder, loss and the O(N (q + D) L)
+ * elementwise work left out, being lower order).  Transcendentals: cos and
+ * sin of the same N q L arguments (one sincos each).
+ * The DGEMM peak is measured here: cblas_dgemm of square 512 x 512 matrices
+ * (near the best rate this BLAS reaches on this machine), and for reference the
+ * rate of the run's own product shape (N x D) (D x q).  The trig-inclusive
+ * floor is FLOPS / peak + N q L t_sincos, t_sincos the measured time of one
+ * sin + cos of libm in a scalar loop: the time of this arithmetic done with
+ * this BLAS at its peak and libm's sin and cos (a vectorised sincos could go
+ * below it); %floor = floor / median.
+ * Peak memory: VmHWM of this process after resetting it (clear_refs 5)
+ * just before the cell (fast, ref); the Python peers report ru_maxrss of their
+ * own process, interpreter and library included. */
+#define PEER_REF_PREC 128
+#define PEER_SQ 512
+
+typedef enum { PEER_FAST, PEER_REF, PEER_NUMPY, PEER_TORCH, PEER_COUNT } peer_kind;
+static const char *const peer_name[PEER_COUNT] = {"fast", "ref128", "numpy", "torch"};
+
+typedef struct {
+    double median;
+    size_t runs;
+    double mem_kib; /* < 0: not measured */
+    int state;      /* 1 measured, 0 failed, -1 skipped */
+    const char *why; /* when skipped */
+} peer_cell;
+
+/* Reset the peak RSS of this process (Linux >= 4.0); 0 on success. */
+static int hwm_reset(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f)
+        return -1;
+    int rc = fputs("5", f) < 0;
+    rc |= fclose(f) != 0;
+    return rc ? -1 : 0;
+}
+
+/* VmHWM of this process in KiB, or -1. */
+static double hwm_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double v = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6))
+            v = strtod(line + 6, NULL);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+/* Rate in flop/s of C = A B, A m x k, B k x n (row major), best of the
+ * medians over runs spending about `seconds`. */
+static double dgemm_rate(size_t m, size_t n, size_t k, double seconds)
+{
+    double *A = malloc(m * k * sizeof *A), *B = malloc(k * n * sizeof *B);
+    double *C = calloc(m * n, sizeof *C);
+    double rate = 0;
+    if (A && B && C) {
+        for (size_t i = 0; i < m * k; i++)
+            A[i] = 1.0 / (double)(i % 97 + 1);
+        for (size_t i = 0; i < k * n; i++)
+            B[i] = 1.0 / (double)(i % 89 + 2);
+        samples s = {0};
+        double spent = 0;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0, A,
+                    (int)k, B, (int)n, 0.0, C, (int)n); /* warm-up */
+        while (s.n < 5 || (spent < seconds && s.n < 100000)) {
+            double t0 = now_seconds();
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0,
+                        A, (int)k, B, (int)n, 0.0, C, (int)n);
+            double dt = now_seconds() - t0;
+            spent += dt;
+            if (samples_push(&s, dt))
+                break;
+        }
+        if (s.n)
+            rate = 2.0 * (double)m * (double)n * (double)k / median_of(s.t, s.n);
+        free(s.t);
+    }
+    free(A), free(B), free(C);
+    return rate;
+}
+
+/* Seconds of one sin + cos of a double, measured on a loop over n arguments
+ * spread like the run's (|x| up to a few units). */
+static volatile double peer_sink;
+static double sincos_seconds(void)
+{
+    enum { NS = 1 << 16 };
+    double *x = malloc(NS * sizeof *x), acc = 0;
+    if (!x)
+        return 0;
+    for (size_t i = 0; i < NS; i++)
+        x[i] = -8.0 + 16.0 * (double)i / NS;
+    samples s = {0};
+    double spent = 0;
+    while (s.n < 5 || spent < 0.2) {
+        double t0 = now_seconds();
+        for (size_t i = 0; i < NS; i++)
+            acc += cos(x[i]) + sin(x[i]);
+        double dt = now_seconds() - t0;
+        spent += dt;
+        if (samples_push(&s, dt))
+            break;
+    }
+    peer_sink = acc;
+    double t = s.n ? median_of(s.t, s.n) / NS : 0;
+    free(s.t);
+    free(x);
+    return t;
+}
+
+/* The driver: bench/peer_numpy.py of the working directory (make bench runs
+ * in the checkout), else of the checkout above this binary's directory. */
+static const char *peer_driver(char *buf, size_t n)
+{
+    if (!access("bench/peer_numpy.py", R_OK))
+        return snprintf(buf, n, "bench/peer_numpy.py") < (int)n ? buf : NULL;
+    char self[NO_PATH_MAX];
+    ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (k <= 0)
+        return NULL;
+    self[k] = 0;
+    for (int up = 0; up < 2; up++) {
+        char *slash = strrchr(self, '/');
+        if (!slash)
+            return NULL;
+        *slash = 0;
+    }
+    if (snprintf(buf, n, "%s/bench/peer_numpy.py", self) >= (int)n || access(buf, R_OK))
+        return NULL;
+    return buf;
+}
+
+/* Run the Python peer on dir; fill c.  Exit 77: skipped (torch missing). */
+static void time_python_peer(peer_cell *c, const char *driver, const char *dir, int torch,
+                             size_t runs, double min_seconds, int warmup)
+{
+    char cmd[3 * NO_PATH_MAX];
+    if (strchr(driver, '\'') || strchr(dir, '\'')) {
+        c->state = 0;
+        return;
+    }
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 '%s' '%s'%s --runs %zu --min-seconds %g --warmup %d", driver,
+             dir, torch ? " --torch" : "", runs, min_seconds, warmup);
+    fflush(NULL);
+    FILE *p = popen(cmd, "r");
+    if (!p) {
+        c->state = 0;
+        return;
+    }
+    double med = 0, kib = -1;
+    size_t n = 0;
+    int got = fscanf(p, "%lf %zu %lf", &med, &n, &kib);
+    int st = pclose(p);
+    if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+        c->state = -1;
+        c->why = "not installed";
+    } else if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 127) {
+        c->state = -1;
+        c->why = "no /usr/bin/python3";
+    } else if (got == 3 && st == 0 && med > 0) {
+        c->state = 1;
+        c->median = med;
+        c->runs = n;
+        c->mem_kib = kib;
+    } else {
+        c->state = 0;
+    }
+}
+
+/* Least-squares slope of y against x (n >= 2 points), NAN if undefined. */
+static double lsq_slope(const double *x, const double *y, size_t n)
+{
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (size_t i = 0; i < n; i++)
+        sx += x[i], sy += y[i], sxx += x[i] * x[i], sxy += x[i] * y[i];
+    double k = (double)n, den = k * sxx - sx * sx;
+    return n >= 2 && den > 0 ? (k * sxy - sx * sy) / den : NAN;
+}
+
+/* Fitted cost exponents: fast on the default problem with one of N, L, q at
+ * 1/4, 1/2 and 1 times its value (the others fixed), the slope of log t in
+ * log size; ref on tiny at p = 128 (the table's), 256, 512, 1024 bits, the
+ * slope of log t in log p.  Expected: 1 in N, L and q (10 N q D L flops);
+ * in p below 1 over 128..1024 bits (MPFR's fixed cost per call dominates
+ * there; measured about 0.6), tending to 1..2 at much higher precisions. */
+static int peer_exponents(int quick, double fast_default, const peer_cell *tiny_ref)
+{
+    static const bench_problem def = {"default", 2, 8, 256, 64, 1024};
+    static const char *const dim[3] = {"N", "L", "q"};
+    int failed = 0;
+    char err[256];
+    printf("\ncost exponents (least squares of log t in log size%s)\n",
+           quick ? "; --quick: 1 run per point" : "");
+    for (int k = 0; k < 3; k++) {
+        double lx[3], ly[3];
+        size_t n = 0;
+        printf("  fast, %s:", dim[k]);
+        for (size_t f = 4; f >= 1; f /= 2) {
+            bench_problem bp = def;
+            size_t *v = k == 0 ? &bp.N : k == 1 ? &bp.L : &bp.q;
+            *v /= f;
+            double t = f == 1 ? fast_default : 0;
+            if (!(t > 0)) {
+                no_spec s;
+                no_problem p;
+                spec_of(&bp, &s);
+                if (no_problem_generate(&p, &s, err, sizeof err)) {
+                    printf(" (%s)", err);
+                    failed = 1;
+                    break;
+                }
+                bench_cell bc = {&bp, IMPL_FAST, 0, 0, 0, 0};
+                samples sm = {0};
+                if (!time_fast(&bc, &p, &sm, quick) && sm.n)
+                    t = median_of(sm.t, sm.n);
+                free(sm.t);
+                no_problem_free(&p);
+            }
+            printf(" %s=%zu %.3e s", dim[k], *v, t);
+            if (t > 0) {
+                lx[n] = log((double)*v);
+                ly[n++] = log(t);
+            }
+        }
+        printf("  -> exponent %.2f\n", lsq_slope(lx, ly, n));
+    }
+    /* ref in p, on tiny */
+    static const bench_problem tiny = {"tiny", 2, 4, 32, 16, 64};
+    no_spec s;
+    no_problem p;
+    spec_of(&tiny, &s);
+    if (no_problem_generate(&p, &s, err, sizeof err)) {
+        printf("  ref, p: not measured: %s\n", err);
+        return 1;
+    }
+    double lx[4], ly[4];
+    size_t n = 0;
+    printf("  ref (tiny), p:");
+    for (long prec = 128; prec <= 1024; prec *= 2) {
+        double t = prec == 128 && tiny_ref->state == 1 ? tiny_ref->median : 0;
+        if (!(t > 0)) {
+            bench_cell bc = {&tiny, IMPL_REF, prec, 0, 0, 0};
+            samples sm = {0};
+            if (!time_ref(&bc, &p, &sm, quick) && sm.n)
+                t = median_of(sm.t, sm.n);
+            free(sm.t);
+        }
+        printf(" %ld:%.3e s", prec, t);
+        if (t > 0) {
+            lx[n] = log((double)prec);
+            ly[n++] = log(t);
+        }
+    }
+    printf("  -> exponent %.2f\n", lsq_slope(lx, ly, n));
+    no_problem_free(&p);
+    return failed;
+}
+
+static int bench_peers(int quick, int ref_default)
+{
+    peer_cell peers_tiny_ref = {0, 0, -1, 0, NULL};
+    double fast_default = 0;
+    char refwhy[160];
+    static const bench_problem pp[] = {
+        {"tiny", 2, 4, 32, 16, 64},
+        {"default", 2, 8, 256, 64, 1024},
+        {"large", 16, 64, 1024, 32, 4096},
+    };
+    const size_t np = quick ? 2 : 3;
+    char drv[NO_PATH_MAX + 32], err[512];
+    printf("\nnodeoracle bench: peers side by side, one forward + full gradient on the same "
+           "arrays%s\n", quick ? " (--quick: tiny and default only, fewer runs)" : "");
+    printf("rff gaussian ell=1, euler, m=1, discrete adjoint; fast and ref in this process, "
+           "numpy and torch timed inside Python (bench/peer_numpy.py)\n");
+    const char *driver = peer_driver(drv, sizeof drv);
+    const char *tmpdir = getenv("TMPDIR");
+    char root[NO_PATH_MAX];
+    if (no_path_join(root, sizeof root, tmpdir && *tmpdir ? tmpdir : "/tmp",
+                     "nodeoracle-peers.XXXXXX", err, sizeof err) ||
+        !mkdtemp(root)) {
+        printf("peers: not measured: cannot make a temporary directory\n");
+        return 1;
+    }
+    double peak = dgemm_rate(PEER_SQ, PEER_SQ, PEER_SQ, quick ? 0.1 : 0.3);
+    double tsc = sincos_seconds();
+    printf("measured: DGEMM peak %.2f GFLOP/s (cblas_dgemm %dx%dx%d), sin+cos %.2f ns\n",
+           peak * 1e-9, PEER_SQ, PEER_SQ, PEER_SQ, tsc * 1e9);
+    printf("flops = 10 N q D L (five N x q x D products per layer); floor = flops/peak + "
+           "N q L t_sincos\n");
+    int failed = 0;
+    for (size_t ip = 0; ip < np; ip++) {
+        const bench_problem *bp = &pp[ip];
+        int large = ip == 2;
+        no_spec s;
+        spec_of(bp, &s);
+        no_problem p;
+        char dir[NO_PATH_MAX];
+        peer_cell cell[PEER_COUNT];
+        memset(cell, 0, sizeof cell);
+        for (int i = 0; i < PEER_COUNT; i++)
+            cell[i].mem_kib = -1;
+        if (no_problem_generate(&p, &s, err, sizeof err) ||
+            no_path_join(dir, sizeof dir, root, bp->problem, err, sizeof err) ||
+            no_problem_dir_write(dir, &p, err, sizeof err)) {
+            printf("%s: not measured: %s\n", bp->problem, err);
+            failed = 1;
+            continue;
+        }
+        fprintf(stderr, "bench: peers %s\n", bp->problem);
+        /* fast */
+        {
+            bench_cell bc = {bp, IMPL_FAST, 0, 0, 0, 0};
+            samples sm = {0};
+            int reset = !hwm_reset();
+            int rc = time_fast(&bc, &p, &sm, quick || large); /* large: 1 run (~20 s) */
+            cell[PEER_FAST].state = !rc && sm.n;
+            cell[PEER_FAST].runs = sm.n;
+            cell[PEER_FAST].median = sm.n ? median_of(sm.t, sm.n) : 0;
+            cell[PEER_FAST].mem_kib = reset ? hwm_kib() : -1;
+            free(sm.t);
+            if (ip == 1)
+                fast_default = cell[PEER_FAST].median;
+        }
+        /* ref: a median on tiny; on default one run, and only with --ref-default
+         * (minutes of MPFR work); never on large */
+        if (ip > 0 && (!ref_default || large)) {
+            /* ref128 costs about 10^3 x tiny on default (minutes), 10^5 x on large */
+            const peer_cell *tr = &peers_tiny_ref;
+            double ratio = (double)bp->N * bp->q * bp->D * bp->L / (64.0 * 32 * 4 * 16);
+            snprintf(refwhy, sizeof refwhy, "skipped: about %.0f s by the flop ratio to tiny%s",
+                     tr->state == 1 ? tr->median * ratio : NAN,
+                     large ? "" : "; --ref-default measures it");
+            cell[PEER_REF].state = -1;
+            cell[PEER_REF].why = refwhy;
+        } else {
+            bench_cell bc = {bp, IMPL_REF, PEER_REF_PREC, 0, 0, 0};
+            samples sm = {0};
+            int reset = !hwm_reset();
+            int rc = time_ref(&bc, &p, &sm, ip == 0 ? quick : 1);
+            cell[PEER_REF].state = !rc && sm.n;
+            cell[PEER_REF].runs = sm.n;
+            cell[PEER_REF].median = sm.n ? median_of(sm.t, sm.n) : 0;
+            cell[PEER_REF].mem_kib = reset ? hwm_kib() : -1;
+            free(sm.t);
+            if (ip == 0)
+                peers_tiny_ref = cell[PEER_REF];
+        }
+        no_problem_free(&p);
+        /* the Python peers */
+        for (int t = 0; t < 2; t++) {
+            peer_cell *c = &cell[t ? PEER_TORCH : PEER_NUMPY];
+            if (!driver) {
+                c->state = -1;
+                c->why = "bench/peer_numpy.py not found";
+                continue;
+            }
+            time_python_peer(c, driver, dir, t, quick || large ? 1 : 3,
+                             quick || large ? 0.0 : 0.5, !large);
+        }
+        double flops = 10.0 * (double)bp->N * (double)bp->q * (double)bp->D * (double)bp->L;
+        double floor_s = (peak > 0 ? flops / peak : 0) +
+                         (double)bp->N * (double)bp->q * (double)bp->L * tsc;
+        double shape = dgemm_rate(bp->N, bp->q, bp->D, quick ? 0.05 : 0.2);
+        double best = 0;
+        for (int i = 0; i < PEER_COUNT; i++)
+            if (cell[i].state == 1 && (best == 0 || cell[i].median < best))
+                best = cell[i].median;
+        printf("\n%s: d%zu D%zu q%zu L%zu N%zu, %.3e flop; floor %.3e s; DGEMM of the run's "
+               "shape (%zu x %zu x %zu) %.2f GFLOP/s\n",
+               bp->problem, bp->d, bp->D, bp->q, bp->L, bp->N, flops, floor_s, bp->N, bp->q,
+               bp->D, shape * 1e-9);
+        printf("%-7s %13s %6s %9s %9s %8s %8s %12s\n", "impl", "median [s]", "runs", "/best",
+               "GFLOP/s", "%peak", "%floor", "peak mem");
+        for (int i = 0; i < PEER_COUNT; i++) {
+            const peer_cell *c = &cell[i];
+            if (c->state != 1) {
+                printf("%-7s %13s   (%s)\n", peer_name[i], c->state ? "-" : "FAILED",
+                       c->state ? c->why : "see stderr");
+                failed |= c->state == 0;
+                continue;
+            }
+            char mem[32];
+            if (c->mem_kib > 0)
+                snprintf(mem, sizeof mem, "%.1f MiB", c->mem_kib / 1024);
+            else
+                snprintf(mem, sizeof mem, "not meas.");
+            printf("%-7s %13.6e %6zu %9.2f %9.3f %8.2f %8.2f %12s\n", peer_name[i], c->median,
+                   c->runs, c->median / best, flops / c->median * 1e-9,
+                   peak > 0 ? 100 * flops / c->median / peak : 0, 100 * floor_s / c->median,
+                   mem);
+        }
+    }
+    printf("\npeak mem: fast/ref VmHWM of this process after a reset (generated problem and "
+           "bench included); numpy/torch ru_maxrss of the Python process\n");
+    if (!quick)
+        printf("runs: large is 1 run per peer (fast ~20 s, no warm-up of the Python peers): "
+               "not a median\n");
+    failed |= peer_exponents(quick, fast_default, &peers_tiny_ref);
+    no_path_rmtree(root, err, sizeof err);
+    return failed;
+}
+
 int main(int argc, char **argv)
 {
-    int quick = 0;
+    int quick = 0, only_peers = 0, ref_default = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) {
             quick = 1;
+        } else if (!strcmp(argv[i], "--part") && i + 1 < argc && !strcmp(argv[i + 1], "peers")) {
+            only_peers = 1;
+            i++;
+        } else if (!strcmp(argv[i], "--ref-default")) {
+            ref_default = 1;
         } else {
-            fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--part peers] [--ref-default]\n", argv[0]);
             return 2;
         }
     }
+    if (only_peers)
+        return bench_peers(quick, ref_default);
 
     static const bench_problem problems[] = {
         {"tiny", 2, 4, 32, 16, 64},
@@ -1009,5 +1451,6 @@ int main(int argc, char **argv)
     failed |= bench_kernel_gd(quick);
     failed |= bench_cot(quick);
     failed |= bench_check(quick);
+    failed |= bench_peers(quick, ref_default);
     return failed;
 }
