@@ -90,3 +90,11 @@ int no_atomic_write(const char *path, const void *data, size_t n, char *err, siz
     }
     return no_atomic_commit(&w, err, len);
 }
+
+int no_atomic_open_in(no_atomic *w, const char *dir, const char *name, char *err, size_t len)
+{
+    char path[NO_PATH_MAX];
+    if (no_path_join(path, sizeof path, dir, name, err, len))
+        return -1;
+    return no_atomic_open(w, path, err, len);
+}

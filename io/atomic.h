@@ -29,6 +29,9 @@ typedef struct {
 /* Create the temporary file.  Returns 0, or -1 with err filled ("PATH: why"). */
 int no_atomic_open(no_atomic *w, const char *path, char *err, size_t len);
 
+/* no_atomic_open of the file name inside directory dir (no_path_join). */
+int no_atomic_open_in(no_atomic *w, const char *dir, const char *name, char *err, size_t len);
+
 /* Flush, fsync, close and rename into place.  Also reports an earlier write
  * error on w->f.  Returns 0, or -1 with err filled (the temporary is gone). */
 int no_atomic_commit(no_atomic *w, char *err, size_t len);

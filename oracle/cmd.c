@@ -114,3 +114,13 @@ int no_cmd_arg_common(const char *f, const char *v, int *json, int *quiet)
                                                        : "option needs a value");
     return NO_CMD_ARG_VALUE;
 }
+
+int no_cmd_parse_impl(const char *v, int *is_ref, char *err, size_t len)
+{
+    if (strcmp(v, "fast") && strcmp(v, "ref")) {
+        snprintf(err, len, "--impl: expected fast or ref, got '%.40s'", v);
+        return -1;
+    }
+    *is_ref = !strcmp(v, "ref");
+    return 0;
+}

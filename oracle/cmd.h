@@ -36,6 +36,9 @@ int no_cmd_parse_eta(const char *v, double *eta);
  * (one line naming f, the range and the value). */
 int no_cmd_parse_count(const char *f, const char *v, size_t lo, size_t hi, size_t *out,
                        char *err, size_t len);
+/* --impl: "fast" gives 0, "ref" 1, into *is_ref; else -1 with err. */
+int no_cmd_parse_impl(const char *v, int *is_ref, char *err, size_t len);
+
 /* A finite real option f = v in [lo, hi] ((lo, hi] when open_lo) into *out
  * and 0; or -1 with err. */
 int no_cmd_parse_real(const char *f, const char *v, double lo, double hi, int open_lo,

@@ -133,11 +133,8 @@ static void on_progress(void *ctx, size_t done, size_t total)
 
 static int write_csv(const char *dir, const flow_view *v, char *err, size_t len)
 {
-    char path[NO_PATH_MAX];
-    if (no_path_join(path, sizeof path, dir, "cot_flow.csv", err, len))
-        return -1;
     no_atomic w;
-    if (no_atomic_open(&w, path, err, len))
+    if (no_atomic_open_in(&w, dir, "cot_flow.csv", err, len))
         return -1;
     fprintf(w.f, "t,F,v2,energy,resid,pl,pl_env,length,dist,F_bits\n");
     for (size_t r = 0; r <= v->records; r++) {
@@ -394,14 +391,7 @@ int no_cmd_cot_flow(int argc, char **argv)
         } else if (!strcmp(f, "--velocity-scale")) {
             bad = no_cmd_parse_real(f, v, 0, 1e6, 1, &vs, err, sizeof err);
         } else if (!strcmp(f, "--impl")) {
-            if (!strcmp(v, "fast"))
-                ref = 0;
-            else if (!strcmp(v, "ref"))
-                ref = 1;
-            else {
-                snprintf(err, sizeof err, "--impl: expected ref or fast, got '%.40s'", v);
-                bad = 1;
-            }
+            bad = no_cmd_parse_impl(v, &ref, err, sizeof err);
         } else if (!strcmp(f, "--prec")) {
             if (no_cmd_parse_prec(v, &prec))
                 return no_cmd_prec_error(v);

@@ -87,11 +87,8 @@ static const char *qname[NO_DEPTH_NQ] = {"loss", "gnorm2"};
 
 static int write_csv(const char *dir, const no_depth_result *r, char *err, size_t len)
 {
-    char path[NO_PATH_MAX];
-    if (no_path_join(path, sizeof path, dir, "depth.csv", err, len))
-        return -1;
     no_atomic w;
-    if (no_atomic_open(&w, path, err, len))
+    if (no_atomic_open_in(&w, dir, "depth.csv", err, len))
         return -1;
     /* dF, dgnorm2: |X_L - X_2L|, empty on the deepest row */
     fprintf(w.f, "n,L,F,dF,gnorm2,dgnorm2\n");
@@ -265,14 +262,9 @@ int no_cmd_depth(int argc, char **argv)
         else if (!strcmp(f, "--level"))
             bad = no_cmd_parse_real(f, v, 0, 0.999999, 1, &o.level, err, sizeof err);
         else if (!strcmp(f, "--impl")) {
-            if (!strcmp(v, "fast"))
-                o.impl = NO_DEPTH_FAST;
-            else if (!strcmp(v, "ref"))
-                o.impl = NO_DEPTH_REF;
-            else {
-                snprintf(err, sizeof err, "--impl: expected fast or ref, got '%.40s'", v);
-                bad = 1;
-            }
+            int is_ref = 0;
+            bad = no_cmd_parse_impl(v, &is_ref, err, sizeof err);
+            o.impl = is_ref ? NO_DEPTH_REF : NO_DEPTH_FAST;
         } else if (!strcmp(f, "--prec")) {
             if (no_cmd_parse_prec(v, &o.prec))
                 return no_cmd_prec_error(v);

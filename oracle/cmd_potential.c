@@ -344,12 +344,9 @@ static double particle_coord(const pot_ctx *c, size_t j, size_t idx)
 static int write_csv(const char *dir, const pot_ctx *c, const pot_grid *r, char *err,
                      size_t len)
 {
-    char path[NO_PATH_MAX];
     size_t na = c->naxes;
-    if (no_path_join(path, sizeof path, dir, "potential.csv", err, len))
-        return -1;
     no_atomic w;
-    if (no_atomic_open(&w, path, err, len))
+    if (no_atomic_open_in(&w, dir, "potential.csv", err, len))
         return -1;
     fprintf(w.f, "%s%s%s,psi,d_%s%s%s\n", c->axis_name[0], na == 2 ? "," : "",
             na == 2 ? c->axis_name[1] : "", c->axis_name[0], na == 2 ? ",d_" : "",
@@ -367,8 +364,7 @@ static int write_csv(const char *dir, const pot_ctx *c, const pot_grid *r, char 
     }
     if (no_atomic_commit(&w, err, len))
         return -1;
-    if (no_path_join(path, sizeof path, dir, "particles.csv", err, len) ||
-        no_atomic_open(&w, path, err, len))
+    if (no_atomic_open_in(&w, dir, "particles.csv", err, len))
         return -1;
     fprintf(w.f, "j,%s%s%s,psi\n", c->axis_name[0], na == 2 ? "," : "",
             na == 2 ? c->axis_name[1] : "");
@@ -511,14 +507,9 @@ int no_cmd_potential(int argc, char **argv)
             bad = no_cmd_parse_real(f, v, 0, 1e6, 1, &c.range, err, sizeof err);
         else if (!strcmp(f, "--slice"))
             slice = v;
-        else if (!strcmp(f, "--impl")) {
-            if (!strcmp(v, "fast") || !strcmp(v, "ref"))
-                c.impl_ref = !strcmp(v, "ref");
-            else {
-                snprintf(err, sizeof err, "--impl: expected fast or ref, got '%.40s'", v);
-                bad = 1;
-            }
-        } else if (!strcmp(f, "--prec")) {
+        else if (!strcmp(f, "--impl"))
+            bad = no_cmd_parse_impl(v, &c.impl_ref, err, sizeof err);
+        else if (!strcmp(f, "--prec")) {
             if (no_cmd_parse_prec(v, &c.prec))
                 return no_cmd_prec_error(v);
         } else if (!strcmp(f, "--out")) {

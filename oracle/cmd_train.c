@@ -160,11 +160,8 @@ typedef struct {
 
 static int write_csv(const char *dir, const runs *x, char *err, size_t len)
 {
-    char path[NO_PATH_MAX];
-    if (no_path_join(path, sizeof path, dir, "trajectory.csv", err, len))
-        return -1;
     no_atomic w;
-    if (no_atomic_open(&w, path, err, len))
+    if (no_atomic_open_in(&w, dir, "trajectory.csv", err, len))
         return -1;
     fprintf(w.f, "n,t,F,grad_norm2,theta_norm,theta_dist,F_bits");
     if (x->c)

@@ -136,11 +136,8 @@ static void on_progress(void *ctx, size_t done, size_t total)
 
 static int write_csv(const char *dir, const no_width_result *r, char *err, size_t len)
 {
-    char path[NO_PATH_MAX];
-    if (no_path_join(path, sizeof path, dir, "width.csv", err, len))
-        return -1;
     no_atomic w;
-    if (no_atomic_open(&w, path, err, len))
+    if (no_atomic_open_in(&w, dir, "width.csv", err, len))
         return -1;
     fprintf(w.f, "n,q,seeds,loss_mean,loss_sd,output_rms,output_sd,F_kernel\n");
     for (size_t n = 1; n <= r->steps; n++)
@@ -231,11 +228,8 @@ static double mlp_expected(const no_width_mlp_result *r, int k)
 
 static int mlp_write_csv(const char *dir, const no_width_mlp_result *r, char *err, size_t len)
 {
-    char path[NO_PATH_MAX];
-    if (no_path_join(path, sizeof path, dir, "width.csv", err, len))
-        return -1;
     no_atomic w;
-    if (no_atomic_open(&w, path, err, len))
+    if (no_atomic_open_in(&w, dir, "width.csv", err, len))
         return -1;
     fprintf(w.f, "n,M,draws,F_mean,F_sd,error_rms,F_ref,error_sup\n");
     for (size_t n = 0; n <= r->steps; n++)
@@ -506,14 +500,9 @@ int no_cmd_width(int argc, char **argv)
         else if (!strcmp(f, "--level"))
             bad = no_cmd_parse_real(f, v, 0, 0.999999, 1, &o.level, err, sizeof err);
         else if (!strcmp(f, "--impl")) {
-            if (!strcmp(v, "fast"))
-                o.impl = NO_WIDTH_FAST;
-            else if (!strcmp(v, "ref"))
-                o.impl = NO_WIDTH_REF;
-            else {
-                snprintf(err, sizeof err, "--impl: expected fast or ref, got '%.40s'", v);
-                bad = 1;
-            }
+            int is_ref = 0;
+            bad = no_cmd_parse_impl(v, &is_ref, err, sizeof err);
+            o.impl = is_ref ? NO_WIDTH_REF : NO_WIDTH_FAST;
         } else if (!strcmp(f, "--prec")) {
             if (no_cmd_parse_prec(v, &o.prec))
                 return no_cmd_prec_error(v);

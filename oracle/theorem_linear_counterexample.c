@@ -251,15 +251,12 @@ static void states(const double *W, size_t d, size_t L, size_t i, double *z /* (
 static int write_paths(const char *dir, const lce_opts *o, const lce_flow f[2], char *err,
                        size_t len)
 {
-    char path[NO_PATH_MAX];
-    if (no_path_join(path, sizeof path, dir, "linear_counterexample_paths.csv", err, len))
-        return -1;
     size_t d = o->d, L = o->L;
     double *z = malloc((L + 1) * d * sizeof *z);
     if (!z)
         return no_errorf(err, len, "out of memory for the paths");
     no_atomic w;
-    if (no_atomic_open(&w, path, err, len)) {
+    if (no_atomic_open_in(&w, dir, "linear_counterexample_paths.csv", err, len)) {
         free(z);
         return -1;
     }
@@ -286,11 +283,8 @@ static int write_paths(const char *dir, const lce_opts *o, const lce_flow f[2], 
 static int write_loss(const char *dir, const lce_flow f[2], const mpfr_t *wc, size_t nrec,
                       double dN, char *err, size_t len)
 {
-    char path[NO_PATH_MAX];
-    if (no_path_join(path, sizeof path, dir, "linear_counterexample_loss.csv", err, len))
-        return -1;
     no_atomic w;
-    if (no_atomic_open(&w, path, err, len))
+    if (no_atomic_open_in(&w, dir, "linear_counterexample_loss.csv", err, len))
         return -1;
     fprintf(w.f, "t,F_zero,F_perturbed,F_node,limit\n");
     for (size_t n = 0; n < nrec; n++) {
