@@ -20,8 +20,11 @@
 typedef struct {
     const no_problem *p;          /* parameters of every layer, Omega/beta (rff) */
     double *scratch;              /* scratch_size(spec, n) doubles */
-    double *grad[NO_MAX_PARAMS];  /* full gradient arrays, L x ..., in the order of
-                                     no_spec_params(); the method offsets by layer */
+    double *grad[NO_MAX_PARAMS];  /* the gradient of the layer being differentiated,
+                                     one array per parameter in the order of
+                                     no_spec_params(), set by the driver before it
+                                     calls vjp for that layer (a blocked run points
+                                     them at its block's partial sums) */
 } fast_field_ctx;
 
 typedef struct {

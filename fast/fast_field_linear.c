@@ -25,7 +25,7 @@ static void linear_vjp(const fast_field_ctx *c, size_t k, size_t n, const double
     /* Dv^T w = W_k^T w: rows of Wbar W_k. */
     fast_linalg_gemm_nn(n, D, D, 1.0, Wbar, D, Wk, D, 0.0, Zbar, D);
     /* dW_k = sum_i w_i z_i^T = Wbar^T Z. */
-    fast_linalg_gemm_tn(D, D, n, scale, Wbar, D, Z, D, 1.0, c->grad[0] + k * D * D, D);
+    fast_linalg_gemm_tn(D, D, n, scale, Wbar, D, Z, D, 1.0, c->grad[0], D);
 }
 
 const fast_field_type fast_field_linear = {

@@ -57,7 +57,7 @@ static void mlp_vjp(const fast_field_ctx *c, size_t k, size_t n, const double *Z
     fast_linalg_gemm_nn(n, D, M, invM, E, M, uk, D, 0.0, Zbar, D);
     /* da_kj = (1/M) sigma w, du_kj = (1/M) (a.w) sigma' z, db_kj = (1/M) (a.w) sigma',
      * each summed over points i. */
-    double *ga = c->grad[0] + k * M * D, *gu = c->grad[1] + k * M * D, *gb = c->grad[2] + k * M;
+    double *ga = c->grad[0], *gu = c->grad[1], *gb = c->grad[2];
     fast_linalg_gemm_tn(M, D, n, scale * invM, S, M, Wbar, D, 1.0, ga, D);
     fast_linalg_gemm_tn(M, D, n, scale * invM, E, M, Z, D, 1.0, gu, D);
     for (size_t j = 0; j < M; j++) {

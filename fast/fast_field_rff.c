@@ -55,7 +55,7 @@ static void rff_vjp(const fast_field_ctx *c, size_t k, size_t n, const double *Z
     /* Dv^T w = Omega^T (g o W_k^T w): rows of T Omega. */
     fast_linalg_gemm_nn(n, D, q, 1.0, T, q, c->p->Omega, D, 0.0, Zbar, D);
     /* dW_k = sum_i w_i phi(z_i)^T = Wbar^T Phi. */
-    fast_linalg_gemm_tn(D, q, n, scale, Wbar, D, Phi, q, 1.0, c->grad[0] + k * D * q, q);
+    fast_linalg_gemm_tn(D, q, n, scale, Wbar, D, Phi, q, 1.0, c->grad[0], q);
 }
 
 const fast_field_type fast_field_rff = {

@@ -22,6 +22,14 @@
  * it themselves. */
 int fast_linalg_init(void);
 
+/* OpenBLAS reads its settings from the environment when it is loaded, before
+ * main.  This sets the two a process of ours wants when the user has not set
+ * them: OPENBLAS_NUM_THREADS=1 (see fast_linalg_init) and, when OpenBLAS did
+ * not recognise the CPU and fell back to its generic kernels,
+ * OPENBLAS_CORETYPE naming the fastest kernels the CPU supports.  Returns 1
+ * when it set one: the caller should exec itself again for them to apply. */
+int fast_linalg_blas_environment(void);
+
 /* C (m x n) = alpha * A B^T + beta * C,  A is m x k, B is n x k.
  * (CblasNoTrans, CblasTrans.) */
 void fast_linalg_gemm_nt(size_t m, size_t n, size_t k, double alpha, const double *A, size_t lda,

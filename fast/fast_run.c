@@ -17,70 +17,129 @@ static size_t mul3(size_t a, size_t b, size_t c)
     return t;
 }
 
+size_t fast_ws_block_size(const no_spec *s)
+{
+    /* 128 points keep a block's n x q scratch and its products in cache for
+     * the widths of the suites; more blocks than FAST_MAX_BLOCKS would only
+     * add partial gradients to keep. */
+    size_t B = 128, by_count = (s->N + FAST_MAX_BLOCKS - 1) / FAST_MAX_BLOCKS;
+    if (B < by_count)
+        B = by_count;
+    return B < s->N ? B : (s->N ? s->N : 1);
+}
+
+/* Whether the layer states can live in the caller's `states` output: one
+ * substep per layer (the boundaries are the layers) and an adjoint that does
+ * not overwrite them. */
+static int states_in_output(const no_spec *s)
+{
+    return s->m == 1 && s->adjoint != NO_ADJOINT_BACKSOLVE;
+}
+
+/* Doubles of one worker's buffers for blocks of B points. */
+static double worker_doubles(const no_spec *s, const fast_field_type *field,
+                             const no_tableau *tab, size_t B)
+{
+    return (double)fast_scheme_buffer_size(tab, B, s->D) + (double)field->scratch_size(s, B) +
+           2.0 * (double)B * (double)s->D + (double)B * (double)s->d_out;
+}
+
+/* Doubles of the shared buffers: partial gradients, loss partials, states. */
+static double shared_doubles(const no_spec *s, size_t nblocks, size_t Pk)
+{
+    double st = states_in_output(s)
+                    ? 0.0
+                    : ((double)s->L * (double)s->m + 1.0) * (double)s->N * (double)s->D;
+    return (double)nblocks * (double)Pk + (double)nblocks + st;
+}
+
+static size_t layer_params(const no_spec *s, size_t *layer_n, size_t *np)
+{
+    no_param_info pi[NO_MAX_PARAMS];
+    *np = (size_t)no_spec_params(s, pi);
+    size_t Pk = 0;
+    for (size_t i = 0; i < *np; i++) {
+        layer_n[i] = s->L ? pi[i].n / s->L : 0;
+        Pk += layer_n[i];
+    }
+    return Pk;
+}
+
+static double *dalloc(double n)
+{
+    if (!(n >= 0) || n > (double)(SIZE_MAX / sizeof(double)) / 2)
+        return NULL;
+    return malloc((n > 0 ? (size_t)n : 1) * sizeof(double));
+}
+
 fast_ws *fast_ws_alloc(const no_spec *spec)
 {
     if (no_spec_validate(spec, 0, NULL, 0))
         return NULL;
     const fast_field_type *field = fast_field_of(spec->family);
     const no_tableau *tab = no_tableau_of(spec->scheme);
-    size_t N = spec->N, D = spec->D, nd = N * D; /* bounded by validation */
-    size_t nsub = spec->L * spec->m;
-
-    /* Block layout: states | p | pnext | resid | stage buffers | field scratch.
-     * Sizes below are bounded by no_spec_validate except the field scratch
-     * (N x q or N x M), hence the checked products. */
-    size_t n_states = (nsub + 1) * nd;
-    size_t n_resid = N * spec->d_out;
-    size_t n_stage = fast_scheme_buffer_size(tab, N, D);
-    size_t n_scratch = field->scratch_size(spec, N);
+    /* The field scratch is N x q or N x M per block: checked products. */
     size_t width = spec->family == NO_FAMILY_RFF ? spec->q : spec->M;
-    if (width && !mul3(3, N, width))
-        return NULL;
-    size_t total = n_states + 2 * nd + n_resid + n_stage + n_scratch;
-    if (total < n_states || total > SIZE_MAX / sizeof(double))
+    if (width && !mul3(3, spec->N, width))
         return NULL;
 
     fast_ws *ws = calloc(1, sizeof *ws);
     if (!ws)
         return NULL;
-    ws->block = malloc(total * sizeof(double));
-    if (!ws->block) {
-        free(ws);
-        return NULL;
-    }
     ws->spec = *spec;
-    ws->nsub = nsub;
+    ws->nsub = spec->L * spec->m;
     ws->h = no_spec_step(spec);
     ws->tau = ws->h / (double)spec->m;
     ws->field = field;
-
-    double *q = ws->block;
-    ws->states = q;
-    q += n_states;
-    ws->p = q;
-    q += nd;
-    ws->pnext = q;
-    q += nd;
-    ws->resid = q;
-    q += n_resid;
-    double *stage = q;
-    q += n_stage;
-    ws->ctx.scratch = q;
-    fast_scheme_init(&ws->scheme, tab, field, &ws->ctx, N, D, stage);
+    ws->B = fast_ws_block_size(spec);
+    ws->nblocks = (spec->N + ws->B - 1) / ws->B;
+    ws->Pk = layer_params(spec, ws->layer_n, &ws->np);
+    ws->nworkers = fast_team_size(ws->nblocks);
+    ws->partial = dalloc((double)ws->nblocks * (double)ws->Pk);
+    ws->lossp = dalloc((double)ws->nblocks);
+    ws->workers = calloc(ws->nworkers, sizeof *ws->workers);
+    if (!states_in_output(spec))
+        ws->own_states = dalloc(shared_doubles(spec, 0, 0));
+    if (!ws->partial || !ws->lossp || !ws->workers ||
+        (!states_in_output(spec) && !ws->own_states)) {
+        fast_ws_free(ws);
+        return NULL;
+    }
+    /* Each worker: stage buffers | field scratch | p | pnext | resid. */
+    size_t B = ws->B, bd = B * spec->D;
+    for (size_t w = 0; w < ws->nworkers; w++) {
+        fast_worker *wk = &ws->workers[w];
+        double *q = wk->buf = dalloc(worker_doubles(spec, field, tab, B));
+        if (!q) {
+            fast_ws_free(ws);
+            return NULL;
+        }
+        double *stage = q;
+        q += fast_scheme_buffer_size(tab, B, spec->D);
+        wk->ctx.scratch = q;
+        q += field->scratch_size(spec, B);
+        wk->p = q;
+        wk->pnext = q + bd;
+        wk->resid = q + 2 * bd;
+        fast_scheme_init(&wk->scheme, tab, field, &wk->ctx, B, spec->D, stage);
+    }
     return ws;
 }
 
 double fast_memory_estimate(const no_spec *spec)
 {
-    /* The block of fast_ws_alloc, counted the same way (in doubles, which do
-     * not overflow where size_t would), and the outputs of no_outputs_init. */
+    /* The buffers of fast_ws_alloc, counted the same way (in doubles, which
+     * do not overflow where size_t would), and the outputs of
+     * no_outputs_init. */
+    const fast_field_type *field = fast_field_of(spec->family);
     const no_tableau *tab = no_tableau_of(spec->scheme);
-    double N = (double)spec->N, nd = N * (double)spec->D;
-    double width = spec->family == NO_FAMILY_RFF   ? (double)spec->q
-                   : spec->family == NO_FAMILY_MLP ? (double)spec->M
-                                                   : 0.0;
-    double block = ((double)spec->L * (double)spec->m + 1.0) * nd + 2.0 * nd +
-                   N * (double)spec->d_out + (3.0 * tab->stages + 1.0) * nd + 3.0 * N * width;
+    size_t B = fast_ws_block_size(spec), nblocks = (spec->N + B - 1) / B, layer_n[NO_MAX_PARAMS],
+           np;
+    size_t Pk = layer_params(spec, layer_n, &np);
+    /* fast_scheme_buffer_size and scratch_size of B points cannot overflow
+     * when the N-point products of validation and fast_ws_alloc do not. */
+    double block = (double)fast_team_size(nblocks) * worker_doubles(spec, field, tab, B) +
+                   shared_doubles(spec, nblocks, Pk);
     no_array lay[NO_MAX_ARRAYS];
     int count = no_outputs_layout(spec, lay);
     double out = 0;
@@ -93,7 +152,13 @@ void fast_ws_free(fast_ws *ws)
 {
     if (!ws)
         return;
-    free(ws->block);
+    if (ws->workers)
+        for (size_t w = 0; w < ws->nworkers; w++)
+            free(ws->workers[w].buf);
+    free(ws->workers);
+    free(ws->partial);
+    free(ws->lossp);
+    free(ws->own_states);
     free(ws);
 }
 
@@ -158,6 +223,65 @@ static int check_outputs(no_arrays *out, const no_spec *s, char *err, size_t len
     return 0;
 }
 
+void fast_ws_tree_sum(double *x, size_t stride, size_t lo, size_t hi, size_t j0, size_t j1)
+{
+    if (hi - lo < 2)
+        return;
+    size_t half = 1;
+    while (2 * half < hi - lo)
+        half *= 2;
+    size_t mid = lo + half;
+    fast_ws_tree_sum(x, stride, lo, mid, j0, j1);
+    fast_ws_tree_sum(x, stride, mid, hi, j0, j1);
+    double *a = x + lo * stride, *c = x + mid * stride;
+    for (size_t j = j0; j < j1; j++)
+        a[j] += c[j];
+}
+
+/* One member of the run's team: the forward pass of its blocks, then layer
+ * by layer the backward pass of its blocks and, once every block has its
+ * partial gradient of the layer, the tree sums of its share of the layer's
+ * gradient entries.  Which member does which block changes nothing in the
+ * results (fast_ws.h). */
+static void run_member(void *ctx, fast_team *team, size_t w, size_t nw)
+{
+    fast_ws *ws = ctx;
+    fast_worker *wk = &ws->workers[w];
+    const no_spec *s = &ws->spec;
+    size_t b0, b1;
+    fast_ws_blocks_of(ws, w, nw, &b0, &b1);
+    for (size_t b = b0; b < b1; b++) {
+        fast_forward_block(ws, wk, b);
+        if (w == 0)
+            fast_ws_report(ws, "forward", s->L - 1,
+                           (double)s->L * (double)(b - b0 + 1) / (double)(b1 - b0));
+    }
+    fast_team_barrier(team);
+    size_t j0 = ws->Pk * w / nw, j1 = ws->Pk * (w + 1) / nw;
+    for (size_t k = s->L; k-- > 0;) {
+        for (size_t b = b0; b < b1; b++) {
+            memset(ws->partial + b * ws->Pk, 0, ws->Pk * sizeof(double));
+            fast_adjoint_block(ws, wk, k, b);
+        }
+        fast_team_barrier(team);
+        fast_ws_tree_sum(ws->partial, ws->Pk, 0, ws->nblocks, j0, j1);
+        /* Row 0 holds the layer's gradient, parameter after parameter. */
+        size_t off = 0;
+        for (size_t i = 0; i < ws->np; i++) {
+            size_t n = ws->layer_n[i], lo = j0 > off ? j0 : off, hi = j1 < off + n ? j1 : off + n;
+            if (lo < hi)
+                memcpy(ws->grad[i] + k * n + (lo - off), ws->partial + lo,
+                       (hi - lo) * sizeof(double));
+            off += n;
+        }
+        /* Nobody zeroes a partial row for the next layer before every
+         * member has read its sums of this one. */
+        fast_team_barrier(team);
+        if (w == 0)
+            fast_ws_report(ws, "backward", k, (double)s->L + 2.0 * (double)(s->L - k));
+    }
+}
+
 int fast_run_ws(fast_ws *ws, const no_problem *p, no_arrays *out, char *err, size_t len)
 {
     if (!ws || !p || !out)
@@ -170,19 +294,23 @@ int fast_run_ws(fast_ws *ws, const no_problem *p, no_arrays *out, char *err, siz
     const no_spec *s = &p->spec;
     no_param_info pi[NO_MAX_PARAMS];
     int np = no_spec_params(s, pi);
-    ws->ctx.p = p;
-    for (int i = 0; i < NO_MAX_PARAMS; i++)
-        ws->ctx.grad[i] = NULL;
+    ws->p = p;
+    ws->out = out;
+    ws->adjoint = no_arrays_find(out, "adjoint")->v;
+    ws->states = ws->own_states ? ws->own_states : no_arrays_find(out, "states")->v;
     for (int i = 0; i < np; i++) {
         char name[NO_NAME_LEN];
         snprintf(name, sizeof name, "grad_%s", pi[i].name);
-        ws->ctx.grad[i] = no_arrays_find(out, name)->v;
-        /* The adjoints accumulate: out may hold a previous run's gradient. */
-        memset(ws->ctx.grad[i], 0, pi[i].n * sizeof(double));
+        ws->grad[i] = no_arrays_find(out, name)->v;
     }
+    for (size_t w = 0; w < ws->nworkers; w++)
+        ws->workers[w].ctx.p = p;
 
-    fast_forward_run(ws, p, out);
-    fast_adjoint_run(ws, out); /* of the spec's kind */
+    fast_team_run(ws->nworkers, run_member, ws);
+
+    /* loss = 1/(2N) sum |yhat - y|^2, the blocks' sums in the tree. */
+    fast_ws_tree_sum(ws->lossp, 1, 0, ws->nblocks, 0, 1);
+    no_arrays_find(out, "loss")->v[0] = ws->lossp[0] / (2.0 * (double)s->N);
 
     /* SPEC 3: mgrad = grad / h (linear, rff), grad * M / h (mlp). */
     double factor = no_metric_factor(s);
@@ -191,9 +319,12 @@ int fast_run_ws(fast_ws *ws, const no_problem *p, no_arrays *out, char *err, siz
         snprintf(name, sizeof name, "mgrad_%s", pi[i].name);
         double *mg = no_arrays_find(out, name)->v;
         for (size_t j = 0; j < pi[i].n; j++)
-            mg[j] = factor * ws->ctx.grad[i][j];
+            mg[j] = factor * ws->grad[i][j];
     }
-    ws->ctx.p = NULL;
+    for (size_t w = 0; w < ws->nworkers; w++)
+        ws->workers[w].ctx.p = NULL;
+    ws->p = NULL;
+    ws->out = NULL;
     return 0;
 }
 
@@ -235,24 +366,29 @@ int fast_flow(const no_problem *p, double *Z, int reverse, char *err, size_t len
     if (!ws)
         return no_errorf(err, len, "fast: out of memory for the workspace");
     const no_spec *s = &p->spec;
-    size_t nd = s->N * s->D;
-    ws->ctx.p = p;
+    fast_worker *wk = &ws->workers[0];
+    wk->ctx.p = p;
     /* Reverse runs the layers in the opposite order with step -h/m: the same
      * scheme applied to the time-reversed field, so it inverts the forward
-     * map only up to the scheme's local error. */
+     * map only up to the scheme's local error.  Block by block: rows are
+     * independent. */
     double tau = reverse ? -ws->tau : ws->tau;
-    double *cur = Z, *next = ws->p;
-    for (size_t l = 0; l < s->L; l++) {
-        size_t k = reverse ? s->L - 1 - l : l;
-        for (size_t n = 0; n < s->m; n++) {
-            fast_scheme_step(&ws->scheme, k, tau, cur, next);
-            double *tmp = cur;
-            cur = next;
-            next = tmp;
+    for (size_t b = 0; b < ws->nblocks; b++) {
+        size_t n = fast_ws_block_points(ws, b), nd = n * s->D;
+        double *rows = Z + b * ws->B * s->D, *cur = wk->p, *next = wk->pnext;
+        fast_scheme_set_points(&wk->scheme, n);
+        memcpy(cur, rows, nd * sizeof(double));
+        for (size_t l = 0; l < s->L; l++) {
+            size_t k = reverse ? s->L - 1 - l : l;
+            for (size_t sub = 0; sub < s->m; sub++) {
+                fast_scheme_step(&wk->scheme, k, tau, cur, next);
+                double *tmp = cur;
+                cur = next;
+                next = tmp;
+            }
         }
+        memcpy(rows, cur, nd * sizeof(double));
     }
-    if (cur != Z)
-        memcpy(Z, cur, nd * sizeof(double));
     fast_ws_free(ws);
     return 0;
 }

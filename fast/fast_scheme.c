@@ -35,6 +35,9 @@ void fast_scheme_init(fast_scheme *sc, const no_tableau *t, const fast_field_typ
         sc->mu[i] = buf + (size_t)(3 * i + 2) * nd;
     }
     sc->lam = buf + (size_t)(3 * sc->s) * nd;
+    for (int i = 0; i < sc->s; i++)
+        for (int j = i + 1; j < sc->s; j++)
+            sc->feeds[i] |= sc->a[j][i] != 0.0;
 }
 
 /* dst = sum_{j in J} c_j src_j, over the j with c_j != 0 (the tableau is sparse;
@@ -55,6 +58,11 @@ static void combine(size_t nd, int count, const double *coef, double *const *src
         memset(dst, 0, nd * sizeof *dst);
 }
 
+void fast_scheme_set_points(fast_scheme *sc, size_t n)
+{
+    sc->n = n;
+}
+
 void fast_scheme_step(fast_scheme *sc, size_t k, double tau, const double *z, double *zout)
 {
     size_t nd = sc->n * sc->D;
@@ -68,7 +76,12 @@ void fast_scheme_step(fast_scheme *sc, size_t k, double tau, const double *z, do
             fast_linalg_xpay(nd, z, tau, sc->Y[i]);
             sc->Yp[i] = sc->Y[i];
         }
-        sc->field->eval(sc->ctx, k, sc->n, sc->Yp[i], sc->K[i]);
+        /* Without zout (the discrete adjoint's recomputation) only the
+         * slopes that later stage points use are needed: for Euler none,
+         * for RK4 all but the last.  The vjp recomputes what it needs at
+         * the stage points itself. */
+        if (zout || sc->feeds[i])
+            sc->field->eval(sc->ctx, k, sc->n, sc->Yp[i], sc->K[i]);
     }
     if (zout) {
         /* z' = z + tau * sum_i b_i K_i. */

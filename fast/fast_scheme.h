@@ -20,7 +20,8 @@ typedef struct {
     double a[NO_MAX_STAGES][NO_MAX_STAGES]; /* tableau as doubles (no_rational_double) */
     double b[NO_MAX_STAGES];
     int row_zero[NO_MAX_STAGES];           /* a[i][.] == 0: stage i is at the start state */
-    size_t n, D;
+    int feeds[NO_MAX_STAGES];              /* some a[j][i] != 0, j > i: later stage points use K_i */
+    size_t n, D;                           /* points of the current calls (<= the buffers' n), dimension */
     const fast_field_type *field;
     const fast_field_ctx *ctx;
     /* Stage buffers, each n x D, carved from one workspace block. */
@@ -38,8 +39,13 @@ size_t fast_scheme_buffer_size(const no_tableau *t, size_t n, size_t D);
 void fast_scheme_init(fast_scheme *sc, const no_tableau *t, const fast_field_type *field,
                       const fast_field_ctx *ctx, size_t n, size_t D, double *buf);
 
+/* Later calls work on the first n points of the buffers (n <= the n of
+ * fast_scheme_init): the last, shorter block of a blocked run. */
+void fast_scheme_set_points(fast_scheme *sc, size_t n);
+
 /* One substep of size tau (negative: backward) of layer k from z; writes zout
- * unless it is NULL (then only the stages are computed, for the adjoint).
+ * unless it is NULL (then only the stage points are computed, for the
+ * adjoint, and only the slopes K_i that later stage points need).
  * zout must not overlap z. */
 void fast_scheme_step(fast_scheme *sc, size_t k, double tau, const double *z, double *zout);
 

@@ -1,28 +1,68 @@
 /* fast_ws.h - internal: the workspace shared by the forward and adjoint
- * drivers (fast_forward.c, fast_adjoint.c).
+ * drivers (fast_forward.c, fast_adjoint.c, fast_run.c).
  *
- * Everything a run needs is carved from one allocation made by fast_ws_alloc,
- * so the layer and substep loops never allocate. */
+ * Blocks.  The N data points are cut into blocks of B consecutive points
+ * (fast_ws_block_size: a function of the spec alone, never of the threads
+ * or processes).  Points are independent until the loss and the parameter
+ * gradients sum over them, so a block runs its forward pass and, layer by
+ * layer, its backward pass on its own; a layer's gradient is then the sum of
+ * the blocks' partial gradients in one fixed binary tree over the block
+ * indices (fast_ws_tree_sum).  One thread, several threads (fast_team.h) or
+ * several processes that own subtrees get the same bits.
+ *
+ * Memory.  With m = 1 (and not the backsolve adjoint, which overwrites the
+ * states it carries) the layer states live in the caller's `states` output
+ * and the adjoints in its `adjoint` output: the workspace adds only the
+ * blocks' buffers and one layer of partial gradients per block.  With m > 1
+ * every substep boundary is kept (the discrete adjoint restarts each substep
+ * from its stored start state), as before.
+ *
+ * Everything is carved from allocations made by fast_ws_alloc, so the layer
+ * and substep loops never allocate. */
 #ifndef FAST_WS_H
 #define FAST_WS_H
 
 #include "fast.h"
 #include "fast_field.h"
 #include "fast_scheme.h"
+#include "fast_team.h"
+
+/* One worker's buffers, for a block of at most B points. */
+typedef struct {
+    fast_field_ctx ctx;   /* scratch for B points; grad[] set per layer and block */
+    fast_scheme scheme;   /* stage buffers for B points */
+    double *p, *pnext;    /* B x D: the adjoint between substeps of a layer (m > 1) */
+    double *resid;        /* B x d_out: the block's residuals B z_L - y */
+    double *buf;          /* this worker's allocation */
+} fast_worker;
 
 struct fast_ws {
     no_spec spec;            /* the spec the buffers were sized for */
     size_t nsub;             /* L * m substeps */
     double h, tau;           /* layer step (spec scaling) and substep h/m */
     const fast_field_type *field;
-    fast_field_ctx ctx;      /* ctx.p and ctx.grad are set per run */
-    fast_scheme scheme;
-    double *states;          /* (L m + 1) x N x D: every substep boundary state */
-    double *resid;           /* N x d_out: B z_L - y */
-    double *p, *pnext;       /* N x D: adjoint ping-pong */
-    double *block;           /* the one allocation */
+    size_t B, nblocks;       /* block size and count */
+    size_t nworkers;         /* workers allocated (the team may run fewer) */
+    fast_worker *workers;
+    size_t np;               /* parameters of the family (no_spec_params) */
+    size_t layer_n[NO_MAX_PARAMS]; /* entries of each parameter per layer */
+    size_t Pk;               /* sum of layer_n: one layer's gradient */
+    double *partial;         /* nblocks x Pk: the blocks' partial gradients of one layer */
+    double *lossp;           /* nblocks: the blocks' sums of squared residuals */
+    double *own_states;      /* (L m + 1) x N x D when the states cannot live in the output */
     fast_progress progress;  /* none unless fast_run_progress sets it */
+    /* Set per run (fast_run_ws): */
+    const no_problem *p;
+    no_arrays *out;
+    double *states;          /* own_states or the output's `states` */
+    double *adjoint;         /* the output's `adjoint` */
+    double *grad[NO_MAX_PARAMS];
 };
+
+/* Points per block for a spec (see above): at least 128 points, and at
+ * most FAST_MAX_BLOCKS blocks, so the partial gradients stay small. */
+#define FAST_MAX_BLOCKS 32
+size_t fast_ws_block_size(const no_spec *s);
 
 /* The progress hook, once per layer: done of the run's 3 L layer units (a
  * backward layer costs about two forward ones). */
@@ -32,18 +72,41 @@ static inline void fast_ws_report(const fast_ws *ws, const char *pass, size_t k,
         ws->progress.fn(ws->progress.ctx, pass, k, ws->spec.L, done / (3.0 * ws->spec.L));
 }
 
-/* State at substep boundary t (0..L m) of the last forward pass. */
-static inline double *fast_ws_state(fast_ws *ws, size_t t)
+/* State at substep boundary t (0..L m), rows of block b, of the last forward pass. */
+static inline double *fast_ws_state(const fast_ws *ws, size_t t, size_t b)
 {
-    return ws->states + t * ws->spec.N * ws->spec.D;
+    return ws->states + (t * ws->spec.N + b * ws->B) * ws->spec.D;
 }
 
-/* Forward pass of fast_forward.c: fills ws->states and out's states, output,
- * loss, and ws->p = p_L. */
-void fast_forward_run(fast_ws *ws, const no_problem *p, no_arrays *out);
+/* Points in block b. */
+static inline size_t fast_ws_block_points(const fast_ws *ws, size_t b)
+{
+    size_t first = b * ws->B;
+    return ws->spec.N - first < ws->B ? ws->spec.N - first : ws->B;
+}
 
-/* Adjoint of the spec's kind, discrete or continuous (fast_adjoint.c), from
- * ws->p = p_L: out's adjoint and grad_*. */
-void fast_adjoint_run(fast_ws *ws, no_arrays *out);
+/* The blocks worker w of n computes: [*b0, *b1), contiguous, balanced. */
+static inline void fast_ws_blocks_of(const fast_ws *ws, size_t w, size_t n, size_t *b0,
+                                     size_t *b1)
+{
+    *b0 = ws->nblocks * w / n;
+    *b1 = ws->nblocks * (w + 1) / n;
+}
+
+/* Forward pass of block b (fast_forward.c): its rows of the states, the
+ * output, the residual's sum of squares into lossp[b], and the adjoint's
+ * start p_L into the adjoint output's last layer. */
+void fast_forward_block(fast_ws *ws, fast_worker *wk, size_t b);
+
+/* Backward pass of layer k for block b (fast_adjoint.c), of the spec's kind:
+ * from the block's rows of adjoint layer k + 1 to those of layer k, adding
+ * the block's gradient of layer k into partial row b (zeroed by the caller). */
+void fast_adjoint_block(fast_ws *ws, fast_worker *wk, size_t k, size_t b);
+
+/* x[lo] <- the sum of rows lo..hi-1 of x (rows of `stride` doubles, columns
+ * j0..j1-1) in the fixed tree: S(lo, hi) = S(lo, mid) + S(mid, hi) with
+ * mid - lo the largest power of two below hi - lo.  Rows other than lo are
+ * overwritten. */
+void fast_ws_tree_sum(double *x, size_t stride, size_t lo, size_t hi, size_t j0, size_t j1);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "compare.h"
+#include "fast_linalg.h"
 #include "progress.h"
 #include "ref.h"
 #include "report.h"
@@ -304,20 +305,20 @@ static int cmd_compare(int argc, char **argv, int demo)
  * exit() joins the workers.  Under a memory limit (ulimit -v) a worker that
  * lost the race for memory therefore hangs the process at exit, even after
  * the error line was printed.  fast/ wants one BLAS thread anyway (small
- * products, fixed summation order: fast_linalg.c), so the command runs with
- * OPENBLAS_NUM_THREADS=1: when it is unset, set it and exec ourselves again
- * (before anything else happens; a few milliseconds).  A value the user set
- * is kept.  If the exec fails the run goes on with the workers. */
-static void blas_one_thread(char **argv)
+ * products, fixed summation order: fast_linalg.c), and OpenBLAS may need
+ * its kernels named (OPENBLAS_CORETYPE, fast_linalg_blas_environment), so
+ * when a setting is missing it is set and we exec ourselves again (before
+ * anything else happens; a few milliseconds).  Values the user set are
+ * kept.  If the exec fails the run goes on as it is. */
+static void blas_environment(char **argv)
 {
-    if (getenv("OPENBLAS_NUM_THREADS") || setenv("OPENBLAS_NUM_THREADS", "1", 1))
-        return;
-    execv("/proc/self/exe", argv);
+    if (fast_linalg_blas_environment())
+        execv("/proc/self/exe", argv);
 }
 
 int main(int argc, char **argv)
 {
-    blas_one_thread(argv);
+    blas_environment(argv);
     no_res_install_allocators();
     if (argc < 2)
         return usage_error("missing command");
