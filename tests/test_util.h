@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 
+#include "compare.h"
 #include "problem.h"
 #include "ref.h"
 
@@ -83,6 +84,25 @@ static inline int no_test_iters(void)
     const char *e = getenv("NO_TEST_ITERS");
     int k = e ? atoi(e) : 1;
     return k < 1 ? 1 : k;
+}
+
+/* fast against ref at 128 bits on the problem of s: every array must pass the
+ * tolerance model (proofs-notes/tolerance.md). */
+static inline void no_test_expect_ref_fast_pass(const no_spec *s)
+{
+    no_problem p;
+    char err[256], desc[256];
+    no_cmp_report rep;
+    cr_assert_eq(no_problem_generate(&p, s, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(no_compare_problem(&p, 128, 0, &rep, err, sizeof err), 0, "%s", err);
+    no_spec_describe(s, desc, sizeof desc);
+    for (int i = 0; i < rep.nrows; i++)
+        cr_expect_eq(rep.rows[i].verdict, NO_VERDICT_PASS,
+                     "%s: %s max rel %.3e > tol %.3e (ref bits %.1f): %s", desc, rep.rows[i].name,
+                     rep.rows[i].max_rel, rep.rows[i].tol, rep.rows[i].ref_bits,
+                     no_verdict_name(rep.rows[i].verdict));
+    cr_expect(rep.pass, "%s failed", desc);
+    no_problem_free(&p);
 }
 
 #endif

@@ -1,0 +1,133 @@
+/* fast_blocks: fast/ runs its data points in blocks (fast/fast_ws.h) and sums
+ * the blocks' losses and gradients in one fixed tree, so that the number of
+ * threads (and of processes, issue 12) cannot change a bit of the result.
+ *
+ * The sizes make the blocks visible: N = 300 is three blocks of 128, 128 and
+ * 44 points (the last one short, the tree's mid not at half), and N = 5000
+ * is 32 blocks of 157 and a last one of 133 (the cap on the block count).
+ * Every family, the Euler and RK4 schemes with m = 1 and m = 2 (states in
+ * the outputs or in the workspace) and all three adjoint kinds. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fast.h"
+#include "fast_ws.h"
+#include "test_util.h"
+
+/* One fast run with the given number of threads (NODEORACLE_THREADS is read
+ * when the workspace is made). */
+static void run_threads(const no_problem *p, const char *threads, no_arrays *out)
+{
+    char err[256];
+    cr_assert_eq(setenv("NODEORACLE_THREADS", threads, 1), 0);
+    memset(out, 0, sizeof *out);
+    cr_assert_eq(fast_run(p, out, err, sizeof err), 0, "%s", err);
+}
+
+static void expect_same_bits(const no_arrays *a, const no_arrays *b, const char *what)
+{
+    cr_assert_eq(a->count, b->count);
+    for (int i = 0; i < a->count; i++) {
+        cr_assert_eq(a->a[i].n, b->a[i].n);
+        cr_expect(!memcmp(a->a[i].v, b->a[i].v, a->a[i].n * sizeof(double)),
+                  "%s: array %s differs between thread counts", what, a->a[i].name);
+    }
+}
+
+Test(fast_blocks, thread_count_changes_no_bit, .timeout = NO_TEST_TIMEOUT_S)
+{
+    for (int v = 0; v < NO_TEST_VARIANTS; v++)
+        for (int sc = 0; sc < 2; sc++)
+            for (int adj = 0; adj < NO_ADJOINT_COUNT; adj++) {
+                no_spec s;
+                no_test_spec(&s, v, sc ? NO_SCHEME_RK4 : NO_SCHEME_EULER, 1 + (size_t)sc,
+                             300 + (uint64_t)v);
+                s.N = 300;
+                s.adjoint = (no_adjoint)adj;
+                cr_assert_eq(fast_ws_block_size(&s), 128);
+                no_problem p;
+                char err[256], desc[256];
+                cr_assert_eq(no_problem_generate(&p, &s, err, sizeof err), 0, "%s", err);
+                no_spec_describe(&s, desc, sizeof desc);
+                no_arrays one, two, three;
+                run_threads(&p, "1", &one);
+                run_threads(&p, "2", &two);
+                run_threads(&p, "3", &three);
+                expect_same_bits(&one, &two, desc);
+                expect_same_bits(&one, &three, desc);
+                no_arrays_free(&one);
+                no_arrays_free(&two);
+                no_arrays_free(&three);
+                no_problem_free(&p);
+            }
+    unsetenv("NODEORACLE_THREADS");
+}
+
+/* At the block-count cap: 33 blocks' partial sums in the tree, 2 and 5
+ * threads (5 does not divide 33). */
+Test(fast_blocks, many_blocks, .timeout = NO_TEST_TIMEOUT_S)
+{
+    no_spec s;
+    no_test_spec(&s, 1, NO_SCHEME_EULER, 1, 333);
+    s.N = 5000;
+    size_t B = fast_ws_block_size(&s);
+    cr_assert_eq(B, 157, "block size %zu", B);
+    cr_assert_eq((s.N + B - 1) / B, FAST_MAX_BLOCKS);
+    no_problem p;
+    char err[256];
+    cr_assert_eq(no_problem_generate(&p, &s, err, sizeof err), 0, "%s", err);
+    no_arrays one, two, five;
+    run_threads(&p, "1", &one);
+    run_threads(&p, "2", &two);
+    run_threads(&p, "5", &five);
+    expect_same_bits(&one, &two, "N = 5000");
+    expect_same_bits(&one, &five, "N = 5000");
+    no_arrays_free(&one);
+    no_arrays_free(&two);
+    no_arrays_free(&five);
+    no_problem_free(&p);
+    unsetenv("NODEORACLE_THREADS");
+}
+
+/* The tree is the documented one: S(lo, hi) = S(lo, mid) + S(mid, hi), mid - lo
+ * the largest power of two below hi - lo.  Values where the order of the
+ * additions decides the result (1 is lost next to 2^53 unless it meets
+ * another 1 first) tell the tree from a left fold and from other splits. */
+Test(fast_blocks, tree_order)
+{
+    const double big = 9007199254740992.0; /* 2^53 */
+    /* 3 rows: (x0 + x1) + x2. */
+    double a[3] = {1, 1, big};
+    fast_ws_tree_sum(a, 1, 0, 3, 0, 1);
+    cr_expect_eq(a[0], big + 2, "(1 + 1) + 2^53 = 2^53 + 2, got %.17g", a[0]);
+    double b[3] = {big, 1, 1};
+    fast_ws_tree_sum(b, 1, 0, 3, 0, 1);
+    cr_expect_eq(b[0], big, "(2^53 + 1) + 1 = 2^53 (ties to even twice), got %.17g", b[0]);
+    /* 5 rows: ((x0 + x1) + (x2 + x3)) + x4; a left fold would give 2^53. */
+    double c[5] = {big, 0, 1, 1, 0};
+    fast_ws_tree_sum(c, 1, 0, 5, 0, 1);
+    cr_expect_eq(c[0], big + 2, "got %.17g", c[0]);
+    /* 6 rows: (x0..x3) + (x4 + x5): the right subtree adds its two 1s first. */
+    double d[6] = {big, 0, 0, 0, 1, 1};
+    fast_ws_tree_sum(d, 1, 0, 6, 0, 1);
+    cr_expect_eq(d[0], big + 2, "got %.17g", d[0]);
+    /* Columns: only j0..j1-1 are touched; a stride wider than the columns. */
+    double e[2 * 3] = {1, 10, 100, 2, 20, 200};
+    fast_ws_tree_sum(e, 3, 0, 2, 1, 3);
+    cr_expect(e[0] == 1 && e[1] == 30 && e[2] == 300, "%g %g %g", e[0], e[1], e[2]);
+}
+
+/* Several blocks against the reference: every family x scheme x adjoint with
+ * N = 300 (three blocks) passes the tolerance model, as one block did. */
+Test(fast_blocks, several_blocks_pass_against_ref, .timeout = NO_TEST_TIMEOUT_S)
+{
+    for (int v = 0; v < NO_TEST_VARIANTS; v++)
+        for (int adj = 0; adj < NO_ADJOINT_COUNT; adj++) {
+            no_spec s;
+            no_test_spec(&s, v, v % 2 ? NO_SCHEME_RK4 : NO_SCHEME_EULER, 2, 310 + (uint64_t)v);
+            s.N = 300;
+            s.adjoint = (no_adjoint)adj;
+            no_test_expect_ref_fast_pass(&s);
+        }
+}
