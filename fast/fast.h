@@ -46,6 +46,35 @@ int fast_run(const no_problem *p, no_arrays *out, char *err, size_t len);
 int fast_run_progress(const no_problem *p, const fast_progress *pr, no_arrays *out, char *err,
                       size_t len);
 
+/* One run split across processes (docs/mpi.md), by data points.
+ *
+ * The points are cut into fast_block_count() blocks (a function of the spec
+ * alone) and the loss and every gradient are sums over the blocks in one
+ * fixed binary tree.  A part is a node of that tree: fast_part_of() gives
+ * process `rank` of `ranks` its node (an empty range when there are more
+ * processes than blocks: nothing to do), fast_run_part() computes it, and
+ * fast_part_combine() adds the parts' sums in the tree's order, so that the
+ * result has the bits of one process's fast_run_ws, whatever `ranks` is. */
+size_t fast_block_count(const no_spec *s);
+
+/* Blocks [*b0, *b1) of process rank of ranks (*b0 == *b1: none). */
+void fast_part_of(size_t nblocks, size_t ranks, size_t rank, size_t *b0, size_t *b1);
+
+/* The part of a run over blocks [b0, b1) (from fast_part_of): the rows of
+ * those points in out's states, output and adjoint; out's grad_* the part's
+ * sums; *sumsq its sum of squared residuals.  loss and mgrad_* untouched.
+ * Returns 0, or -1 with err filled. */
+int fast_run_part(fast_ws *ws, const no_problem *p, no_arrays *out, size_t b0, size_t b1,
+                  double *sumsq, char *err, size_t len);
+
+/* x[0] <- the whole sum from the parts' sums x[r] (r < ranks, n doubles
+ * each, every rank's part from fast_part_of, an empty part's x[r] unused)
+ * in the tree's order; the other x[r] are overwritten. */
+void fast_part_combine(size_t nblocks, size_t ranks, double *const *x, size_t n);
+
+/* loss and mgrad_* of out from its combined grad_* and sum of squares. */
+void fast_run_finish(const no_spec *s, no_arrays *out, double sumsq);
+
 /* Transport the N x D states Z through the flow of all layers, forward
  * (layer 0 to L-1, step +h/m) or, if reverse != 0, backward (layer L-1 to 0,
  * step -h/m) with the spec's scheme and substeps.  Used by the reversibility test.

@@ -223,14 +223,13 @@ static int check_outputs(no_arrays *out, const no_spec *s, char *err, size_t len
     return 0;
 }
 
+static size_t tree_mid(size_t lo, size_t hi);
+
 void fast_ws_tree_sum(double *x, size_t stride, size_t lo, size_t hi, size_t j0, size_t j1)
 {
     if (hi - lo < 2)
         return;
-    size_t half = 1;
-    while (2 * half < hi - lo)
-        half *= 2;
-    size_t mid = lo + half;
+    size_t mid = tree_mid(lo, hi);
     fast_ws_tree_sum(x, stride, lo, mid, j0, j1);
     fast_ws_tree_sum(x, stride, mid, hi, j0, j1);
     double *a = x + lo * stride, *c = x + mid * stride;
@@ -248,8 +247,8 @@ static void run_member(void *ctx, fast_team *team, size_t w, size_t nw)
     fast_ws *ws = ctx;
     fast_worker *wk = &ws->workers[w];
     const no_spec *s = &ws->spec;
-    size_t b0, b1;
-    fast_ws_blocks_of(ws, w, nw, &b0, &b1);
+    size_t nb = ws->part1 - ws->part0;
+    size_t b0 = ws->part0 + nb * w / nw, b1 = ws->part0 + nb * (w + 1) / nw;
     for (size_t b = b0; b < b1; b++) {
         fast_forward_block(ws, wk, b);
         if (w == 0)
@@ -258,20 +257,21 @@ static void run_member(void *ctx, fast_team *team, size_t w, size_t nw)
     }
     fast_team_barrier(team);
     size_t j0 = ws->Pk * w / nw, j1 = ws->Pk * (w + 1) / nw;
+    const double *sum = ws->partial + ws->part0 * ws->Pk;
     for (size_t k = s->L; k-- > 0;) {
         for (size_t b = b0; b < b1; b++) {
             memset(ws->partial + b * ws->Pk, 0, ws->Pk * sizeof(double));
             fast_adjoint_block(ws, wk, k, b);
         }
         fast_team_barrier(team);
-        fast_ws_tree_sum(ws->partial, ws->Pk, 0, ws->nblocks, j0, j1);
-        /* Row 0 holds the layer's gradient, parameter after parameter. */
+        fast_ws_tree_sum(ws->partial, ws->Pk, ws->part0, ws->part1, j0, j1);
+        /* The first block's row holds the layer's gradient (of the part),
+         * parameter after parameter. */
         size_t off = 0;
         for (size_t i = 0; i < ws->np; i++) {
             size_t n = ws->layer_n[i], lo = j0 > off ? j0 : off, hi = j1 < off + n ? j1 : off + n;
             if (lo < hi)
-                memcpy(ws->grad[i] + k * n + (lo - off), ws->partial + lo,
-                       (hi - lo) * sizeof(double));
+                memcpy(ws->grad[i] + k * n + (lo - off), sum + lo, (hi - lo) * sizeof(double));
             off += n;
         }
         /* Nobody zeroes a partial row for the next layer before every
@@ -282,20 +282,96 @@ static void run_member(void *ctx, fast_team *team, size_t w, size_t nw)
     }
 }
 
-int fast_run_ws(fast_ws *ws, const no_problem *p, no_arrays *out, char *err, size_t len)
+size_t fast_block_count(const no_spec *s)
 {
-    if (!ws || !p || !out)
-        return no_errorf(err, len, "fast: null workspace, problem or output");
+    size_t B = fast_ws_block_size(s);
+    return (s->N + B - 1) / B;
+}
+
+/* The tree's split of [lo, hi): mid - lo the largest power of two below
+ * hi - lo (fast_ws_tree_sum). */
+static size_t tree_mid(size_t lo, size_t hi)
+{
+    size_t half = 1;
+    while (2 * half < hi - lo)
+        half *= 2;
+    return lo + half;
+}
+
+/* Ranks [r0, r1) share the node [lo, hi): one rank takes it whole, else the
+ * ranks are split between the children in proportion to their blocks (each
+ * child at least one rank). */
+static size_t rank_split(size_t lo, size_t mid, size_t hi, size_t r0, size_t r1)
+{
+    size_t n = r1 - r0;
+    size_t left = (size_t)((double)n * (double)(mid - lo) / (double)(hi - lo) + 0.5);
+    if (left < 1)
+        left = 1;
+    if (left > n - 1)
+        left = n - 1;
+    return r0 + left;
+}
+
+static void part_of(size_t lo, size_t hi, size_t r0, size_t r1, size_t rank, size_t *b0,
+                    size_t *b1)
+{
+    if (r1 - r0 == 1 || hi - lo == 1) {
+        if (rank == r0)
+            *b0 = lo, *b1 = hi;
+        return;
+    }
+    size_t mid = tree_mid(lo, hi), rm = rank_split(lo, mid, hi, r0, r1);
+    if (rank < rm)
+        part_of(lo, mid, r0, rm, rank, b0, b1);
+    else
+        part_of(mid, hi, rm, r1, rank, b0, b1);
+}
+
+void fast_part_of(size_t nblocks, size_t ranks, size_t rank, size_t *b0, size_t *b1)
+{
+    *b0 = *b1 = 0;
+    if (nblocks && ranks && rank < ranks)
+        part_of(0, nblocks, 0, ranks, rank, b0, b1);
+}
+
+/* x[r0] <- the node [lo, hi)'s sum from the parts of ranks [r0, r1). */
+static void combine(size_t lo, size_t hi, size_t r0, size_t r1, double *const *x, size_t n)
+{
+    if (r1 - r0 == 1 || hi - lo == 1)
+        return;
+    size_t mid = tree_mid(lo, hi), rm = rank_split(lo, mid, hi, r0, r1);
+    combine(lo, mid, r0, rm, x, n);
+    combine(mid, hi, rm, r1, x, n);
+    for (size_t j = 0; j < n; j++)
+        x[r0][j] += x[rm][j];
+}
+
+void fast_part_combine(size_t nblocks, size_t ranks, double *const *x, size_t n)
+{
+    if (nblocks && ranks)
+        combine(0, nblocks, 0, ranks, x, n);
+}
+
+int fast_run_part(fast_ws *ws, const no_problem *p, no_arrays *out, size_t b0, size_t b1,
+                  double *sumsq, char *err, size_t len)
+{
+    if (!ws || !p || !out || !sumsq)
+        return no_errorf(err, len, "fast: null workspace, problem, output or sum");
     if (no_spec_validate(&p->spec, 0, err, len))
         return -1;
     if (check_spec(&ws->spec, &p->spec, err, len) || check_outputs(out, &p->spec, err, len))
         return -1;
+    if (b0 >= b1 || b1 > ws->nblocks)
+        return no_errorf(err, len, "fast: blocks [%zu, %zu) are not a part of the %zu blocks",
+                         b0, b1, ws->nblocks);
 
     const no_spec *s = &p->spec;
     no_param_info pi[NO_MAX_PARAMS];
     int np = no_spec_params(s, pi);
     ws->p = p;
     ws->out = out;
+    ws->part0 = b0;
+    ws->part1 = b1;
     ws->adjoint = no_arrays_find(out, "adjoint")->v;
     ws->states = ws->own_states ? ws->own_states : no_arrays_find(out, "states")->v;
     for (int i = 0; i < np; i++) {
@@ -306,25 +382,46 @@ int fast_run_ws(fast_ws *ws, const no_problem *p, no_arrays *out, char *err, siz
     for (size_t w = 0; w < ws->nworkers; w++)
         ws->workers[w].ctx.p = p;
 
-    fast_team_run(ws->nworkers, run_member, ws);
+    fast_team_run(ws->nworkers < b1 - b0 ? ws->nworkers : b1 - b0, run_member, ws);
 
-    /* loss = 1/(2N) sum |yhat - y|^2, the blocks' sums in the tree. */
-    fast_ws_tree_sum(ws->lossp, 1, 0, ws->nblocks, 0, 1);
-    no_arrays_find(out, "loss")->v[0] = ws->lossp[0] / (2.0 * (double)s->N);
+    /* The part's sum of squared residuals, its blocks' sums in the tree. */
+    fast_ws_tree_sum(ws->lossp, 1, b0, b1, 0, 1);
+    *sumsq = ws->lossp[b0];
 
-    /* SPEC 3: mgrad = grad / h (linear, rff), grad * M / h (mlp). */
-    double factor = no_metric_factor(s);
-    for (int i = 0; i < np; i++) {
-        char name[NO_NAME_LEN];
-        snprintf(name, sizeof name, "mgrad_%s", pi[i].name);
-        double *mg = no_arrays_find(out, name)->v;
-        for (size_t j = 0; j < pi[i].n; j++)
-            mg[j] = factor * ws->grad[i][j];
-    }
     for (size_t w = 0; w < ws->nworkers; w++)
         ws->workers[w].ctx.p = NULL;
     ws->p = NULL;
     ws->out = NULL;
+    return 0;
+}
+
+void fast_run_finish(const no_spec *s, no_arrays *out, double sumsq)
+{
+    /* loss = 1/(2N) sum |yhat - y|^2. */
+    no_arrays_find(out, "loss")->v[0] = sumsq / (2.0 * (double)s->N);
+    /* SPEC 3: mgrad = grad / h (linear, rff), grad * M / h (mlp). */
+    no_param_info pi[NO_MAX_PARAMS];
+    int np = no_spec_params(s, pi);
+    double factor = no_metric_factor(s);
+    for (int i = 0; i < np; i++) {
+        char name[NO_NAME_LEN];
+        snprintf(name, sizeof name, "grad_%s", pi[i].name);
+        const double *g = no_arrays_find(out, name)->v;
+        snprintf(name, sizeof name, "mgrad_%s", pi[i].name);
+        double *mg = no_arrays_find(out, name)->v;
+        for (size_t j = 0; j < pi[i].n; j++)
+            mg[j] = factor * g[j];
+    }
+}
+
+int fast_run_ws(fast_ws *ws, const no_problem *p, no_arrays *out, char *err, size_t len)
+{
+    double sumsq;
+    if (!ws)
+        return no_errorf(err, len, "fast: null workspace");
+    if (fast_run_part(ws, p, out, 0, ws->nblocks, &sumsq, err, len))
+        return -1;
+    fast_run_finish(&p->spec, out, sumsq);
     return 0;
 }
 

@@ -54,6 +54,7 @@ struct fast_ws {
     /* Set per run (fast_run_ws): */
     const no_problem *p;
     no_arrays *out;
+    size_t part0, part1;     /* the blocks of this run (fast_run_part) */
     double *states;          /* own_states or the output's `states` */
     double *adjoint;         /* the output's `adjoint` */
     double *grad[NO_MAX_PARAMS];
@@ -83,14 +84,6 @@ static inline size_t fast_ws_block_points(const fast_ws *ws, size_t b)
 {
     size_t first = b * ws->B;
     return ws->spec.N - first < ws->B ? ws->spec.N - first : ws->B;
-}
-
-/* The blocks worker w of n computes: [*b0, *b1), contiguous, balanced. */
-static inline void fast_ws_blocks_of(const fast_ws *ws, size_t w, size_t n, size_t *b0,
-                                     size_t *b1)
-{
-    *b0 = ws->nblocks * w / n;
-    *b1 = ws->nblocks * (w + 1) / n;
 }
 
 /* Forward pass of block b (fast_forward.c): its rows of the states, the

@@ -8,6 +8,7 @@
  * Every family, the Euler and RK4 schemes with m = 1 and m = 2 (states in
  * the outputs or in the workspace) and all three adjoint kinds. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,4 +131,92 @@ Test(fast_blocks, several_blocks_pass_against_ref, .timeout = NO_TEST_TIMEOUT_S)
             s.adjoint = (no_adjoint)adj;
             no_test_expect_ref_fast_pass(&s);
         }
+}
+
+/* The split across processes (fast_part_of, fast_run_part,
+ * fast_part_combine), simulated in this process: each "rank" runs its part
+ * into its own outputs, the rows are gathered and the sums combined; the
+ * result must be fast_run_ws's, bit for bit, for 1..5, 7 and 40 ranks (more
+ * ranks than the 32 blocks: some have nothing to do). */
+static void expect_split_matches(const no_problem *p, size_t ranks)
+{
+    const no_spec *s = &p->spec;
+    char err[256];
+    no_arrays whole = {0};
+    cr_assert_eq(fast_run(p, &whole, err, sizeof err), 0, "%s", err);
+    size_t nb = fast_block_count(s), B = fast_ws_block_size(s);
+    no_arrays *part = calloc(ranks, sizeof *part);
+    double *sumsq = calloc(ranks, sizeof *sumsq);
+    cr_assert(part && sumsq);
+    fast_ws *ws = fast_ws_alloc(s);
+    cr_assert(ws);
+    size_t covered = 0;
+    for (size_t r = 0; r < ranks; r++) {
+        size_t b0, b1;
+        fast_part_of(nb, ranks, r, &b0, &b1);
+        cr_assert_eq(no_outputs_init(&part[r], s), 0);
+        if (b0 == b1)
+            continue;
+        cr_assert_eq(b0, covered, "rank %zu starts at block %zu, not %zu", r, b0, covered);
+        covered = b1;
+        cr_assert_eq(fast_run_part(ws, p, &part[r], b0, b1, &sumsq[r], err, sizeof err), 0,
+                     "%s", err);
+    }
+    cr_assert_eq(covered, nb, "the parts cover %zu of %zu blocks", covered, nb);
+    /* Gather: rows of states, output and adjoint from their owners. */
+    no_arrays all = {0};
+    cr_assert_eq(no_outputs_init(&all, s), 0);
+    const char *rows[] = {"states", "output", "adjoint"};
+    for (size_t r = 0; r < ranks; r++) {
+        size_t b0, b1;
+        fast_part_of(nb, ranks, r, &b0, &b1);
+        size_t i0 = b0 * B, i1 = b1 * B < s->N ? b1 * B : s->N;
+        for (int a = 0; a < 3; a++) {
+            no_array *dst = no_arrays_find(&all, rows[a]), *src = no_arrays_find(&part[r], rows[a]);
+            size_t layers = a == 1 ? 1 : s->L + 1, w = dst->n / layers / s->N;
+            for (size_t k = 0; k < layers && i1 > i0; k++)
+                memcpy(dst->v + (k * s->N + i0) * w, src->v + (k * s->N + i0) * w,
+                       (i1 - i0) * w * sizeof(double));
+        }
+    }
+    /* Combine every gradient and the sum of squares in the tree's order. */
+    double **x = calloc(ranks, sizeof *x);
+    cr_assert(x);
+    for (int i = 0; i < all.count; i++) {
+        if (strncmp(all.a[i].name, "grad_", 5))
+            continue;
+        for (size_t r = 0; r < ranks; r++)
+            x[r] = no_arrays_find(&part[r], all.a[i].name)->v;
+        fast_part_combine(nb, ranks, x, all.a[i].n);
+        memcpy(all.a[i].v, x[0], all.a[i].n * sizeof(double));
+    }
+    for (size_t r = 0; r < ranks; r++)
+        x[r] = &sumsq[r];
+    fast_part_combine(nb, ranks, x, 1);
+    fast_run_finish(s, &all, sumsq[0]);
+    char what[64];
+    snprintf(what, sizeof what, "%zu ranks", ranks);
+    expect_same_bits(&whole, &all, what);
+    for (size_t r = 0; r < ranks; r++)
+        no_arrays_free(&part[r]);
+    free(part);
+    free(sumsq);
+    free(x);
+    no_arrays_free(&all);
+    no_arrays_free(&whole);
+    fast_ws_free(ws);
+}
+
+Test(fast_blocks, split_across_processes, .timeout = NO_TEST_TIMEOUT_S)
+{
+    no_spec s;
+    no_test_spec(&s, 4, NO_SCHEME_RK4, 2, 444);
+    s.N = 5000;
+    no_problem p;
+    char err[256];
+    cr_assert_eq(no_problem_generate(&p, &s, err, sizeof err), 0, "%s", err);
+    const size_t ranks[] = {1, 2, 3, 4, 5, 7, 40};
+    for (size_t i = 0; i < sizeof ranks / sizeof ranks[0]; i++)
+        expect_split_matches(&p, ranks[i]);
+    no_problem_free(&p);
 }
