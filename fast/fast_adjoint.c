@@ -11,6 +11,8 @@
  *              re-anchored (torchdiffeq odeint_adjoint, diffrax
  *              BacksolveAdjoint, over one integration from s = 0 to T).
  * They differ only in the substep map, so they share this driver. */
+#include <string.h>
+
 #include "fast_ws.h"
 
 void fast_adjoint_block(fast_ws *ws, fast_worker *wk, size_t k, size_t b)
@@ -28,25 +30,38 @@ void fast_adjoint_block(fast_ws *ws, fast_worker *wk, size_t k, size_t b)
      * k + 1; the first substep writes those of layer k; the substeps in
      * between ping-pong in the worker's buffers. */
     const double *pout = ws->adjoint + ((k + 1) * s->N + first) * D;
-    for (size_t n = s->m; n-- > 0;) {
-        size_t t = k * s->m + n;
-        double *pin = n == 0 ? ws->adjoint + (k * s->N + first) * D
+    int backsolve = s->adjoint == NO_ADJOINT_BACKSOLVE;
+    if (!backsolve)
+        /* Checkpointing (fast_ws.h): the interior substep states of the
+         * layer, recomputed from its start exactly as the forward pass
+         * computed them. */
+        for (size_t j = 0; j + 1 < s->m; j++)
+            fast_scheme_step(&wk->scheme, k, ws->tau, fast_ws_sub_state(ws, wk, k, j, b),
+                             fast_ws_sub_state(ws, wk, k, j + 1, b));
+    double *carry = backsolve ? ws->carry + first * D : NULL;
+    for (size_t j = s->m; j-- > 0;) {
+        double *pin = j == 0 ? ws->adjoint + (k * s->N + first) * D
                       : pout == wk->p ? wk->pnext
                                       : wk->p;
-        if (s->adjoint == NO_ADJOINT_BACKSOLVE)
-            /* The carried state is kept in the workspace's own states:
-             * substep t reads boundary t + 1 (the forward z_L for the very
-             * first one, else what substep t + 1 reconstructed, across layer
-             * boundaries too) and overwrites the stored forward z_t with its
-             * reconstruction.  The `states` output was copied by the forward
-             * pass, so nothing reads the forward values after this point. */
-            fast_scheme_backsolve_step(&wk->scheme, k, ws->tau, fast_ws_state(ws, t + 1, b), pout,
-                                       fast_ws_state(ws, t, b), pin);
-        else if (s->adjoint == NO_ADJOINT_CONTINUOUS)
-            fast_scheme_continuous_step(&wk->scheme, k, ws->tau, fast_ws_state(ws, t + 1, b),
-                                        pout, pin);
-        else
-            fast_scheme_adjoint_step(&wk->scheme, k, ws->tau, fast_ws_state(ws, t, b), pout, pin);
+        if (backsolve) {
+            /* The carried state: substep j reads boundary j + 1 (the
+             * carried z at the layer's end for the last substep, else what
+             * substep j + 1 reconstructed, in slot j + 1) and writes its
+             * reconstruction of boundary j into slot j; the first substep's
+             * becomes the carried state of the layer below.  Never the
+             * forward states: the backsolve adjoint does not re-anchor. */
+            const double *z1 = j + 1 == s->m ? carry : wk->sub + (j + 1) * ws->B * D;
+            fast_scheme_backsolve_step(&wk->scheme, k, ws->tau, z1, pout,
+                                       wk->sub + j * ws->B * D, pin);
+        } else if (s->adjoint == NO_ADJOINT_CONTINUOUS) {
+            fast_scheme_continuous_step(&wk->scheme, k, ws->tau,
+                                        fast_ws_sub_state(ws, wk, k, j + 1, b), pout, pin);
+        } else {
+            fast_scheme_adjoint_step(&wk->scheme, k, ws->tau, fast_ws_sub_state(ws, wk, k, j, b),
+                                     pout, pin);
+        }
         pout = pin;
     }
+    if (backsolve)
+        memcpy(carry, wk->sub, fast_ws_block_points(ws, b) * D * sizeof(double));
 }

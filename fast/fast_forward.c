@@ -15,22 +15,21 @@ void fast_forward_block(fast_ws *ws, fast_worker *wk, size_t b)
 
     /* z_0 = A x: rows of X A^T. */
     fast_linalg_gemm_nt(n, D, s->d_in, 1.0, p->X + first * s->d_in, s->d_in, p->A, s->d_in, 0.0,
-                        fast_ws_state(ws, 0, b), D);
-    /* Every substep boundary is kept: the discrete adjoint recomputes stages
-     * from the substep's start, the continuous adjoint re-anchors at its end. */
-    for (size_t t = 0; t < ws->nsub; t++)
-        fast_scheme_step(&wk->scheme, t / s->m, ws->tau, fast_ws_state(ws, t, b),
-                         fast_ws_state(ws, t + 1, b));
-    double *states = no_arrays_find(ws->out, "states")->v;
-    if (states != ws->states)
-        for (size_t k = 0; k <= s->L; k++)
-            memcpy(states + (k * s->N + first) * D, fast_ws_state(ws, k * s->m, b),
-                   n * D * sizeof(double));
+                        fast_ws_layer_state(ws, 0, b), D);
+    /* Layer boundaries go to the `states` output, the interior substeps of
+     * a layer (m > 1) through the worker's slots: the backward pass
+     * recomputes them from the layer's start (fast_ws.h). */
+    for (size_t k = 0; k < s->L; k++)
+        for (size_t j = 0; j < s->m; j++)
+            fast_scheme_step(&wk->scheme, k, ws->tau, fast_ws_sub_state(ws, wk, k, j, b),
+                             fast_ws_sub_state(ws, wk, k, j + 1, b));
+    if (ws->carry) /* the backsolve adjoint starts from the forward z_L */
+        memcpy(ws->carry + first * D, fast_ws_layer_state(ws, s->L, b), n * D * sizeof(double));
 
     /* yhat = B z_L; the block's sum of squared residuals r = yhat - y, in
      * row order (the blocks' sums are added in fast_ws_tree_sum's tree). */
     double *yhat = no_arrays_find(ws->out, "output")->v + first * dout;
-    const double *zL = fast_ws_state(ws, ws->nsub, b);
+    const double *zL = fast_ws_layer_state(ws, s->L, b);
     fast_linalg_gemm_nt(n, dout, D, 1.0, zL, D, p->B, D, 0.0, yhat, dout);
     double sum = 0.0;
     for (size_t i = 0; i < n * dout; i++) {

@@ -28,29 +28,23 @@ size_t fast_ws_block_size(const no_spec *s)
     return B < s->N ? B : (s->N ? s->N : 1);
 }
 
-/* Whether the layer states can live in the caller's `states` output: one
- * substep per layer (the boundaries are the layers) and an adjoint that does
- * not overwrite them. */
-static int states_in_output(const no_spec *s)
-{
-    return s->m == 1 && s->adjoint != NO_ADJOINT_BACKSOLVE;
-}
-
-/* Doubles of one worker's buffers for blocks of B points. */
+/* Doubles of one worker's buffers for blocks of B points: stage buffers,
+ * field scratch, p, pnext, resid and the m + 1 substep slots (used when
+ * m > 1 or by the backsolve adjoint). */
 static double worker_doubles(const no_spec *s, const fast_field_type *field,
                              const no_tableau *tab, size_t B)
 {
+    double slots = s->m > 1 || s->adjoint == NO_ADJOINT_BACKSOLVE ? (double)s->m + 1.0 : 0.0;
     return (double)fast_scheme_buffer_size(tab, B, s->D) + (double)field->scratch_size(s, B) +
-           2.0 * (double)B * (double)s->D + (double)B * (double)s->d_out;
+           (2.0 + slots) * (double)B * (double)s->D + (double)B * (double)s->d_out;
 }
 
-/* Doubles of the shared buffers: partial gradients, loss partials, states. */
+/* Doubles of the shared buffers: partial gradients, loss partials, and the
+ * backsolve adjoint's carried state. */
 static double shared_doubles(const no_spec *s, size_t nblocks, size_t Pk)
 {
-    double st = states_in_output(s)
-                    ? 0.0
-                    : ((double)s->L * (double)s->m + 1.0) * (double)s->N * (double)s->D;
-    return (double)nblocks * (double)Pk + (double)nblocks + st;
+    double carry = s->adjoint == NO_ADJOINT_BACKSOLVE ? (double)s->N * (double)s->D : 0.0;
+    return (double)nblocks * (double)Pk + (double)nblocks + carry;
 }
 
 static size_t layer_params(const no_spec *s, size_t *layer_n, size_t *np)
@@ -87,7 +81,6 @@ fast_ws *fast_ws_alloc(const no_spec *spec)
     if (!ws)
         return NULL;
     ws->spec = *spec;
-    ws->nsub = spec->L * spec->m;
     ws->h = no_spec_step(spec);
     ws->tau = ws->h / (double)spec->m;
     ws->field = field;
@@ -98,14 +91,14 @@ fast_ws *fast_ws_alloc(const no_spec *spec)
     ws->partial = dalloc((double)ws->nblocks * (double)ws->Pk);
     ws->lossp = dalloc((double)ws->nblocks);
     ws->workers = calloc(ws->nworkers, sizeof *ws->workers);
-    if (!states_in_output(spec))
-        ws->own_states = dalloc(shared_doubles(spec, 0, 0));
-    if (!ws->partial || !ws->lossp || !ws->workers ||
-        (!states_in_output(spec) && !ws->own_states)) {
+    int backsolve = spec->adjoint == NO_ADJOINT_BACKSOLVE;
+    if (backsolve)
+        ws->carry = dalloc((double)spec->N * (double)spec->D);
+    if (!ws->partial || !ws->lossp || !ws->workers || (backsolve && !ws->carry)) {
         fast_ws_free(ws);
         return NULL;
     }
-    /* Each worker: stage buffers | field scratch | p | pnext | resid. */
+    /* Each worker: stage buffers | field scratch | p | pnext | resid | substep slots. */
     size_t B = ws->B, bd = B * spec->D;
     for (size_t w = 0; w < ws->nworkers; w++) {
         fast_worker *wk = &ws->workers[w];
@@ -121,6 +114,7 @@ fast_ws *fast_ws_alloc(const no_spec *spec)
         wk->p = q;
         wk->pnext = q + bd;
         wk->resid = q + 2 * bd;
+        wk->sub = wk->resid + B * spec->d_out;
         fast_scheme_init(&wk->scheme, tab, field, &wk->ctx, B, spec->D, stage);
     }
     return ws;
@@ -158,7 +152,7 @@ void fast_ws_free(fast_ws *ws)
     free(ws->workers);
     free(ws->partial);
     free(ws->lossp);
-    free(ws->own_states);
+    free(ws->carry);
     free(ws);
 }
 
@@ -373,7 +367,7 @@ int fast_run_part(fast_ws *ws, const no_problem *p, no_arrays *out, size_t b0, s
     ws->part0 = b0;
     ws->part1 = b1;
     ws->adjoint = no_arrays_find(out, "adjoint")->v;
-    ws->states = ws->own_states ? ws->own_states : no_arrays_find(out, "states")->v;
+    ws->states = no_arrays_find(out, "states")->v;
     for (int i = 0; i < np; i++) {
         char name[NO_NAME_LEN];
         snprintf(name, sizeof name, "grad_%s", pi[i].name);

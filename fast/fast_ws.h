@@ -10,12 +10,17 @@
  * indices (fast_ws_tree_sum).  One thread, several threads (fast_team.h) or
  * several processes that own subtrees get the same bits.
  *
- * Memory.  With m = 1 (and not the backsolve adjoint, which overwrites the
- * states it carries) the layer states live in the caller's `states` output
- * and the adjoints in its `adjoint` output: the workspace adds only the
- * blocks' buffers and one layer of partial gradients per block.  With m > 1
- * every substep boundary is kept (the discrete adjoint restarts each substep
- * from its stored start state), as before.
+ * Memory.  The layer states live in the caller's `states` output and the
+ * adjoints in its `adjoint` output; nothing of size L N D is added.  With
+ * m > 1 substeps per layer only the layer boundaries are kept (checkpoints):
+ * the backward pass of a layer first recomputes the block's interior
+ * substep states from the layer's start, with the forward pass's own
+ * arithmetic (the same bits), into the worker's m + 1 substep slots.  That
+ * costs one more forward pass of m - 1 substeps per layer and saves
+ * (m - 1) L N D doubles.  The backsolve adjoint carries its state backward in
+ * an N x D array of its own (it must not overwrite the forward states, which
+ * are an output).  The workspace adds the workers' buffers and one layer of
+ * partial gradients per block.
  *
  * Everything is carved from allocations made by fast_ws_alloc, so the layer
  * and substep loops never allocate. */
@@ -33,12 +38,12 @@ typedef struct {
     fast_scheme scheme;   /* stage buffers for B points */
     double *p, *pnext;    /* B x D: the adjoint between substeps of a layer (m > 1) */
     double *resid;        /* B x d_out: the block's residuals B z_L - y */
+    double *sub;          /* (m + 1) x B x D: a layer's substep states (m > 1, backsolve) */
     double *buf;          /* this worker's allocation */
 } fast_worker;
 
 struct fast_ws {
     no_spec spec;            /* the spec the buffers were sized for */
-    size_t nsub;             /* L * m substeps */
     double h, tau;           /* layer step (spec scaling) and substep h/m */
     const fast_field_type *field;
     size_t B, nblocks;       /* block size and count */
@@ -49,13 +54,13 @@ struct fast_ws {
     size_t Pk;               /* sum of layer_n: one layer's gradient */
     double *partial;         /* nblocks x Pk: the blocks' partial gradients of one layer */
     double *lossp;           /* nblocks: the blocks' sums of squared residuals */
-    double *own_states;      /* (L m + 1) x N x D when the states cannot live in the output */
+    double *carry;           /* N x D: the backsolve adjoint's carried state (else NULL) */
     fast_progress progress;  /* none unless fast_run_progress sets it */
     /* Set per run (fast_run_ws): */
     const no_problem *p;
     no_arrays *out;
     size_t part0, part1;     /* the blocks of this run (fast_run_part) */
-    double *states;          /* own_states or the output's `states` */
+    double *states;          /* the output's `states`: (L + 1) x N x D */
     double *adjoint;         /* the output's `adjoint` */
     double *grad[NO_MAX_PARAMS];
 };
@@ -73,10 +78,22 @@ static inline void fast_ws_report(const fast_ws *ws, const char *pass, size_t k,
         ws->progress.fn(ws->progress.ctx, pass, k, ws->spec.L, done / (3.0 * ws->spec.L));
 }
 
-/* State at substep boundary t (0..L m), rows of block b, of the last forward pass. */
-static inline double *fast_ws_state(const fast_ws *ws, size_t t, size_t b)
+/* Rows of block b of layer state k (0..L), in the `states` output. */
+static inline double *fast_ws_layer_state(const fast_ws *ws, size_t k, size_t b)
 {
-    return ws->states + (t * ws->spec.N + b * ws->B) * ws->spec.D;
+    return ws->states + (k * ws->spec.N + b * ws->B) * ws->spec.D;
+}
+
+/* Substep boundary n (0..m) of layer k for block b: the layer states at the
+ * ends, the worker's slot n inside. */
+static inline double *fast_ws_sub_state(const fast_ws *ws, const fast_worker *wk, size_t k,
+                                        size_t n, size_t b)
+{
+    if (n == 0)
+        return fast_ws_layer_state(ws, k, b);
+    if (n == ws->spec.m)
+        return fast_ws_layer_state(ws, k + 1, b);
+    return wk->sub + n * ws->B * ws->spec.D;
 }
 
 /* Points in block b. */
