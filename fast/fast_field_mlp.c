@@ -6,10 +6,11 @@
 #include "fast_field.h"
 #include "fast_linalg.h"
 
-/* Three n x M blocks: pre-activations, sigma, and (a_kj . w_i) sigma'. */
+/* Two n x M blocks: pre-activations (then sigma in their place), and
+ * (a_kj . w_i) sigma'. */
 static size_t mlp_scratch_size(const no_spec *s, size_t n)
 {
-    return 3 * n * s->M;
+    return 2 * n * s->M;
 }
 
 /* X = Z u_k^T + b_k (n x M): the pre-activations u_kj . z_i + b_kj. */
@@ -43,15 +44,15 @@ static void mlp_vjp(const fast_field_ctx *c, size_t k, size_t n, const double *Z
     size_t D = c->p->spec.D, M = c->p->spec.M;
     no_activation act = c->p->spec.activation;
     const double *ak = c->p->a + k * M * D, *uk = c->p->u + k * M * D;
-    double *X = c->scratch, *S = X + n * M, *E = S + n * M;
+    double *X = c->scratch, *S = X, *E = X + n * M;
     double invM = 1.0 / (double)M;
     mlp_preact(c, k, n, Z, X);
     /* E = (a_kj . w_i): rows of Wbar a_k^T. */
     fast_linalg_gemm_nt(n, M, D, 1.0, Wbar, D, ak, D, 0.0, E, M);
     for (size_t i = 0; i < n * M; i++) {
         double ds;
-        fast_activation(act, X[i], &S[i], &ds);
-        E[i] *= ds; /* (a_kj . w) sigma'(.) */
+        fast_activation(act, X[i], &S[i], &ds); /* sigma over its argument */
+        E[i] *= ds;                             /* (a_kj . w) sigma'(.) */
     }
     /* Dv^T w = (1/M) sum_j (a_kj . w) sigma' u_kj: Zbar = (1/M) E u_k. */
     fast_linalg_gemm_nn(n, D, M, invM, E, M, uk, D, 0.0, Zbar, D);

@@ -220,3 +220,32 @@ Test(fast_blocks, split_across_processes, .timeout = NO_TEST_TIMEOUT_S)
         expect_split_matches(&p, ranks[i]);
     no_problem_free(&p);
 }
+
+/* Memory (issue 12: peak <= 2.5 x the states a run must keep).  What a run
+ * must keep is its `states` and `adjoint` outputs, (L + 1) N D doubles each;
+ * fast_memory_estimate counts every buffer fast allocates (workspace and
+ * all outputs: gradients and metric gradients too).  On the benchmark's
+ * three sizes with m = 1 and m = 4 (checkpointing keeps only the layer
+ * states) and every adjoint kind, with 2 threads' workers. */
+Test(fast_blocks, memory_within_2_5_states)
+{
+    static const size_t sz[3][5] = {
+        {2, 4, 32, 16, 64}, {2, 8, 256, 64, 1024}, {16, 64, 1024, 32, 4096}};
+    cr_assert_eq(setenv("NODEORACLE_THREADS", "2", 1), 0);
+    for (int i = 0; i < 3; i++)
+        for (size_t m = 1; m <= 4; m += 3)
+            for (int adj = 0; adj < NO_ADJOINT_COUNT; adj++) {
+                no_spec s;
+                no_spec_default(&s);
+                s.family = NO_FAMILY_RFF;
+                s.d_in = s.d_out = sz[i][0];
+                s.D = sz[i][1], s.q = sz[i][2], s.L = sz[i][3], s.N = sz[i][4];
+                s.m = m;
+                s.adjoint = (no_adjoint)adj;
+                double kept = 2.0 * (double)(s.L + 1) * (double)s.N * (double)s.D * sizeof(double);
+                double peak = fast_memory_estimate(&s);
+                cr_expect(peak <= 2.5 * kept, "sizes %d, m = %zu, adjoint %d: %.3g bytes = %.2f x %.3g",
+                          i, m, adj, peak, peak / kept, kept);
+            }
+    unsetenv("NODEORACLE_THREADS");
+}
