@@ -46,14 +46,51 @@ void ref_array_clear(ref_array *a)
     memset(a, 0, sizeof *a);
 }
 
-void ref_dot(mpfr_t rop, mpfr_t *x, size_t sx, mpfr_t *y, size_t sy, size_t n,
-             mpfr_ptr *px, mpfr_ptr *py)
+int ref_dot_ws_init(ref_dot_ws *dw, size_t cap, mpfr_prec_t prec)
 {
-    for (size_t i = 0; i < n; i++) {
-        px[i] = x[i * sx];
-        py[i] = y[i * sy];
+    dw->cap = cap;
+    dw->px = malloc((cap ? cap : 1) * sizeof(mpfr_ptr));
+    dw->py = malloc((cap ? cap : 1) * sizeof(mpfr_ptr));
+    dw->prod = ref_vec_new(cap, 2 * prec);
+    if (!dw->px || !dw->py || !dw->prod) {
+        ref_dot_ws_clear(dw);
+        return -1;
     }
-    mpfr_dot(rop, px, py, n, MPFR_RNDN);
+    return 0;
+}
+
+void ref_dot_ws_clear(ref_dot_ws *dw)
+{
+    free(dw->px);
+    free(dw->py);
+    ref_vec_free(dw->prod, dw->cap);
+    dw->px = dw->py = NULL;
+    dw->prod = NULL;
+    dw->cap = 0;
+}
+
+/* prod = x y exactly: at prec(x) + prec(y) bits, mpfr_mul rounds nothing. */
+static mpfr_ptr exact_product(mpfr_t prod, mpfr_srcptr x, mpfr_srcptr y)
+{
+    mpfr_prec_t need = mpfr_get_prec(x) + mpfr_get_prec(y);
+    if (mpfr_get_prec(prod) < need)
+        mpfr_set_prec(prod, need);
+    mpfr_mul(prod, x, y, MPFR_RNDZ);
+    return prod;
+}
+
+void ref_dot(mpfr_t rop, mpfr_t *x, size_t sx, mpfr_t *y, size_t sy, size_t n, ref_dot_ws *dw)
+{
+    for (size_t i = 0; i < n; i++)
+        dw->px[i] = exact_product(dw->prod[i], x[i * sx], y[i * sy]);
+    mpfr_sum(rop, dw->px, n, MPFR_RNDN);
+}
+
+void ref_dot_ptrs(mpfr_t rop, size_t n, ref_dot_ws *dw)
+{
+    for (size_t i = 0; i < n; i++)
+        dw->px[i] = exact_product(dw->prod[i], dw->px[i], dw->py[i]);
+    mpfr_sum(rop, dw->px, n, MPFR_RNDN);
 }
 
 mpfr_t *ref_vec_new(size_t n, mpfr_prec_t prec)

@@ -19,15 +19,14 @@ double ref_correct_bits(const mpfr_t x, const mpfr_t x_hi, mpfr_prec_t prec)
         return (double)prec;
     if (mpfr_zero_p(x_hi) || !mpfr_number_p(x) || !mpfr_number_p(x_hi))
         return 0.0;
-    /* 64 bits are plenty to take the logarithm of a relative difference. */
-    mpfr_t d;
-    mpfr_init2(d, 64);
+    /* 64 bits are plenty to take the logarithm of a relative difference;
+     * on the stack (MPFR_DECL_INIT): this runs once per output element. */
+    MPFR_DECL_INIT(d, 64);
     mpfr_sub(d, x, x_hi, MPFR_RNDA);
     mpfr_div(d, d, x_hi, MPFR_RNDA);
     mpfr_abs(d, d, MPFR_RNDN);
     mpfr_log2(d, d, MPFR_RNDU);
     double bits = floor(-mpfr_get_d(d, MPFR_RNDU)) - 1.0;
-    mpfr_clear(d);
     if (bits < 0)
         bits = 0;
     return bits > (double)prec ? (double)prec : bits;

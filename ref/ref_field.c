@@ -24,13 +24,15 @@ int ref_field_ws_init(ref_field_ws *ws, const ref_model *m)
     ws->act = ref_vec_new(ws->width, m->prec);
     ws->dact = ref_vec_new(ws->width, m->prec);
     ws->t = ref_vec_new(ws->width, m->prec);
-    /* Pointer scratch serves the field's dot products (length D or width) and
-     * the scheme's stage combinations (up to stages + 1 terms, ref_scheme.c). */
+    /* The dot scratch serves the field's dot products (length D or width),
+     * ref_run's (length d_in <= D or d_out) and the scheme's stage
+     * combinations (up to stages + 1 terms, ref_scheme.c). */
     size_t np = ws->width > s->D ? ws->width : s->D;
+    if (np < s->d_out)
+        np = s->d_out;
     if (np < NO_MAX_STAGES + 2)
         np = NO_MAX_STAGES + 2;
-    ws->px = malloc(np * sizeof(mpfr_ptr));
-    ws->py = malloc(np * sizeof(mpfr_ptr));
+    int nodot = ref_dot_ws_init(&ws->dot, np, m->prec);
     mpfr_inits2(m->prec, ws->c, ws->tmp, (mpfr_ptr)0);
     /* The constant of the family: sqrt(2/q) (rff features), 1/M (mean field);
      * under a diagnosis variant: 1 (scale or 1/M missing), 1/sqrt(q) (no phase). */
@@ -49,7 +51,7 @@ int ref_field_ws_init(ref_field_ws *ws, const ref_model *m)
     } else {
         mpfr_set_ui(ws->c, 1, MPFR_RNDN);
     }
-    if (!ws->pre || !ws->act || !ws->dact || !ws->t || !ws->px || !ws->py) {
+    if (!ws->pre || !ws->act || !ws->dact || !ws->t || nodot) {
         ref_field_ws_clear(ws);
         return -1;
     }
@@ -62,11 +64,9 @@ void ref_field_ws_clear(ref_field_ws *ws)
     ref_vec_free(ws->act, ws->width);
     ref_vec_free(ws->dact, ws->width);
     ref_vec_free(ws->t, ws->width);
-    free(ws->px);
-    free(ws->py);
+    ref_dot_ws_clear(&ws->dot);
     mpfr_clears(ws->c, ws->tmp, (mpfr_ptr)0);
     ws->pre = ws->act = ws->dact = ws->t = NULL;
-    ws->px = ws->py = NULL;
 }
 
 const ref_field_family *ref_field_of(no_family f)

@@ -19,7 +19,7 @@ static void linear_eval(ref_field_ws *ws, mpfr_t *z, mpfr_t *v)
     size_t rs, cs;
     strides(ws, &rs, &cs);
     for (size_t r = 0; r < D; r++)
-        ref_dot(v[r], W + r * rs, cs, z, 1, D, ws->px, ws->py);
+        ref_dot(v[r], W + r * rs, cs, z, 1, D, &ws->dot);
 }
 
 /* Dv^T w = W_k^T w;  dF/dW_k += scale * w z^T. */
@@ -31,7 +31,7 @@ static void linear_vjp(ref_field_ws *ws, mpfr_t *z, mpfr_t *w, mpfr_t *zbar, mpf
     size_t rs, cs;
     strides(ws, &rs, &cs);
     for (size_t c = 0; c < D; c++)
-        ref_dot(zbar[c], W + c * cs, rs, w, 1, D, ws->px, ws->py);
+        ref_dot(zbar[c], W + c * cs, rs, w, 1, D, &ws->dot);
     if (!g)
         return;
     /* dF/dW_k[r][c] at the entry the field used as M[r][c]. */

@@ -17,7 +17,7 @@ static void mlp_neurons(ref_field_ws *ws, mpfr_t *z)
     size_t D = m->spec.D, M = m->spec.M;
     mpfr_t *u = role(ws, 1), *b = m->param[2].v + ws->k * M;
     for (size_t j = 0; j < M; j++) {
-        ref_dot(ws->pre[j], u + j * D, 1, z, 1, D, ws->px, ws->py);
+        ref_dot(ws->pre[j], u + j * D, 1, z, 1, D, &ws->dot);
         mpfr_add(ws->pre[j], ws->pre[j], b[j], MPFR_RNDN);
         ref_activation(m->spec.activation, ws->act[j], ws->dact[j], ws->pre[j], ws->tmp);
     }
@@ -29,7 +29,7 @@ static void mlp_eval(ref_field_ws *ws, mpfr_t *z, mpfr_t *v)
     mpfr_t *a = role(ws, 0);
     mlp_neurons(ws, z);
     for (size_t r = 0; r < D; r++) {
-        ref_dot(v[r], a + r, D, ws->act, 1, M, ws->px, ws->py);
+        ref_dot(v[r], a + r, D, ws->act, 1, M, &ws->dot);
         mpfr_mul(v[r], v[r], ws->c, MPFR_RNDN);
     }
 }
@@ -45,12 +45,12 @@ static void mlp_vjp(ref_field_ws *ws, mpfr_t *z, mpfr_t *w, mpfr_t *zbar, mpfr_t
     mpfr_t *a = role(ws, 0), *u = role(ws, 1);
     mlp_neurons(ws, z);
     for (size_t j = 0; j < M; j++) {
-        ref_dot(ws->t[j], a + j * D, 1, w, 1, D, ws->px, ws->py);
+        ref_dot(ws->t[j], a + j * D, 1, w, 1, D, &ws->dot);
         mpfr_mul(ws->t[j], ws->t[j], ws->dact[j], MPFR_RNDN);
         mpfr_mul(ws->t[j], ws->t[j], ws->c, MPFR_RNDN);
     }
     for (size_t c = 0; c < D; c++)
-        ref_dot(zbar[c], u + c, D, ws->t, 1, M, ws->px, ws->py);
+        ref_dot(zbar[c], u + c, D, ws->t, 1, M, &ws->dot);
     if (!g)
         return;
     /* the gradient of a role goes to the array that played it */

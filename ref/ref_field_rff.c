@@ -1,16 +1,23 @@
 /* ref_field_rff.c - v_k(z) = W_k phi(z), phi(z) = sqrt(2/q) cos(Omega z + beta) (SPEC 2). */
 #include "ref_internal.h"
 
-/* pre = Omega z + beta; act = c cos(pre); dact = -c sin(pre), c = sqrt(2/q).
- * mpfr_sin_cos gives both correctly rounded from one argument reduction. */
-static void rff_features(ref_field_ws *ws, mpfr_t *z)
+/* pre = Omega z + beta; act = c cos(pre); with deriv also dact = -c sin(pre),
+ * c = sqrt(2/q).  One transcendental call per phase: mpfr_cos when only phi
+ * is needed (the forward field), mpfr_sin_cos when phi' is too (the vjp):
+ * both correctly rounded from one argument reduction. */
+static void rff_features(ref_field_ws *ws, mpfr_t *z, int deriv)
 {
     const ref_model *m = ws->m;
     size_t D = m->spec.D, q = m->spec.q;
     for (size_t r = 0; r < q; r++) {
-        ref_dot(ws->pre[r], m->Omega.v + r * D, 1, z, 1, D, ws->px, ws->py);
+        ref_dot(ws->pre[r], m->Omega.v + r * D, 1, z, 1, D, &ws->dot);
         if (!m->variant.rff_no_phase) /* the diagnosis variant drops beta */
             mpfr_add(ws->pre[r], ws->pre[r], m->beta.v[r], MPFR_RNDN);
+        if (!deriv) {
+            mpfr_cos(ws->act[r], ws->pre[r], MPFR_RNDN);
+            mpfr_mul(ws->act[r], ws->act[r], ws->c, MPFR_RNDN);
+            continue;
+        }
         mpfr_sin_cos(ws->dact[r], ws->act[r], ws->pre[r], MPFR_RNDN);
         mpfr_mul(ws->act[r], ws->act[r], ws->c, MPFR_RNDN);
         mpfr_mul(ws->dact[r], ws->dact[r], ws->c, MPFR_RNDN);
@@ -22,9 +29,9 @@ static void rff_eval(ref_field_ws *ws, mpfr_t *z, mpfr_t *v)
 {
     size_t D = ws->m->spec.D, q = ws->m->spec.q;
     mpfr_t *W = ws->m->param[0].v + ws->k * D * q;
-    rff_features(ws, z);
+    rff_features(ws, z, 0);
     for (size_t r = 0; r < D; r++)
-        ref_dot(v[r], W + r * q, 1, ws->act, 1, q, ws->px, ws->py);
+        ref_dot(v[r], W + r * q, 1, ws->act, 1, q, &ws->dot);
 }
 
 /* Dv^T w = Omega^T (phi' o (W_k^T w));  dF/dW_k += scale * w phi(z)^T. */
@@ -34,13 +41,13 @@ static void rff_vjp(ref_field_ws *ws, mpfr_t *z, mpfr_t *w, mpfr_t *zbar, mpfr_t
     const ref_model *m = ws->m;
     size_t D = m->spec.D, q = m->spec.q;
     mpfr_t *W = m->param[0].v + ws->k * D * q;
-    rff_features(ws, z);
+    rff_features(ws, z, 1);
     for (size_t r = 0; r < q; r++) {
-        ref_dot(ws->t[r], W + r, q, w, 1, D, ws->px, ws->py);
+        ref_dot(ws->t[r], W + r, q, w, 1, D, &ws->dot);
         mpfr_mul(ws->t[r], ws->t[r], ws->dact[r], MPFR_RNDN);
     }
     for (size_t c = 0; c < D; c++)
-        ref_dot(zbar[c], m->Omega.v + c, D, ws->t, 1, q, ws->px, ws->py);
+        ref_dot(zbar[c], m->Omega.v + c, D, ws->t, 1, q, &ws->dot);
     if (!g)
         return;
     for (size_t r = 0; r < D; r++) {

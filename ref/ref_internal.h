@@ -18,9 +18,24 @@ int ref_array_from_double(ref_array *a, const char *name, int ndim, const size_t
 mpfr_t *ref_vec_new(size_t n, mpfr_prec_t prec);
 void ref_vec_free(mpfr_t *v, size_t n);
 
-/* Correctly rounded dot product of two strided vectors (mpfr_dot). */
-void ref_dot(mpfr_t rop, mpfr_t *x, size_t sx, mpfr_t *y, size_t sy, size_t n,
-             mpfr_ptr *px, mpfr_ptr *py);
+/* The scratch of ref_dot, allocated once by its owner: cap pointer pairs
+ * and cap exact products (2 prec bits each, grown if an input is wider). */
+typedef struct {
+    size_t cap;
+    mpfr_ptr *px, *py;
+    mpfr_t *prod;
+} ref_dot_ws;
+
+int ref_dot_ws_init(ref_dot_ws *dw, size_t cap, mpfr_prec_t prec); /* 0, or -1: no memory */
+void ref_dot_ws_clear(ref_dot_ws *dw);
+
+/* rop = sum_i x_i y_i over n <= dw->cap terms, correctly rounded: the value
+ * of mpfr_dot by mpfr_dot's own method (every product exact, then one
+ * mpfr_sum), on products allocated once instead of at every call.
+ * ref_dot takes two strided vectors; ref_dot_ptrs the terms in dw->px[i],
+ * dw->py[i] (and overwrites dw->px). */
+void ref_dot(mpfr_t rop, mpfr_t *x, size_t sx, mpfr_t *y, size_t sy, size_t n, ref_dot_ws *dw);
+void ref_dot_ptrs(mpfr_t rop, size_t n, ref_dot_ws *dw);
 
 /* q as an MPFR number at r's precision; den 0 is an entry the tableau leaves
  * out: 0, and a decimal is read at r's precision (tableau.h). */
@@ -45,7 +60,8 @@ typedef struct {
     mpfr_t *dact;        /* width: phi' (rff) or sigma' (mlp) */
     mpfr_t *t;           /* width: W^T w (rff), a.w (mlp) */
     mpfr_t c, tmp;       /* sqrt(2/q) (rff), 1/M (mlp); a temporary */
-    mpfr_ptr *px, *py;   /* pointer scratch for ref_dot, max(D, width) */
+    ref_dot_ws dot;      /* for the field's dots and the scheme's combinations:
+                            max(D, width, stages + 2) terms */
     void *ext;           /* a family's own data, NULL for the spec's families:
                             the kernel expansion of ref_kernel.c */
 } ref_field_ws;
@@ -85,7 +101,7 @@ typedef struct {
     mpfr_t *Y[NO_MAX_STAGES], *K[NO_MAX_STAGES]; /* stage points and slopes */
     mpfr_t *lam[NO_MAX_STAGES], *mu[NO_MAX_STAGES];
     mpfr_t *acc;                                 /* D */
-    mpfr_t coef;
+    mpfr_t one;                                  /* 1: the coefficient of a combination's base */
 } ref_stepper;
 
 int ref_stepper_init(ref_stepper *st, const ref_model *m);

@@ -29,7 +29,7 @@ struct ref_kernel {
     mpfr_t kv, psi;          /* radial: k and psi, grad_z k = psi (z - c) */
     mpfr_t r2, s, e, t;
     mpfr_t *phiz, *dphiz, *phic, *tq; /* features scratch, q each */
-    mpfr_ptr *px, *py;       /* max(D, q) */
+    ref_dot_ws dot;          /* max(D, q) terms */
 };
 
 /* ---- (1) kernels ------------------------------------------------------ */
@@ -45,9 +45,7 @@ static ref_kernel *kernel_new(int kind, size_t D, size_t q, mpfr_prec_t prec)
     k->prec = prec;
     mpfr_inits2(prec, k->a, k->kv, k->psi, k->r2, k->s, k->e, k->t, (mpfr_ptr)0);
     size_t np = D > q ? D : q;
-    k->px = malloc(np * sizeof(mpfr_ptr));
-    k->py = malloc(np * sizeof(mpfr_ptr));
-    int bad = !k->px || !k->py;
+    int bad = ref_dot_ws_init(&k->dot, np, prec);
     if (q) {
         k->phiz = ref_vec_new(q, prec);
         k->dphiz = ref_vec_new(q, prec);
@@ -71,8 +69,7 @@ void ref_kernel_free(ref_kernel *k)
     ref_vec_free(k->dphiz, k->q);
     ref_vec_free(k->phic, k->q);
     ref_vec_free(k->tq, k->q);
-    free(k->px);
-    free(k->py);
+    ref_dot_ws_clear(&k->dot);
     free(k);
 }
 
@@ -124,7 +121,7 @@ static void features(ref_kernel *k, mpfr_t *z, mpfr_t *phi, mpfr_t *dphi)
     const ref_model *m = k->m;
     size_t D = k->D;
     for (size_t r = 0; r < k->q; r++) {
-        ref_dot(k->t, m->Omega.v + r * D, 1, z, 1, D, k->px, k->py);
+        ref_dot(k->t, m->Omega.v + r * D, 1, z, 1, D, &k->dot);
         mpfr_add(k->t, k->t, m->beta.v[r], MPFR_RNDN);
         if (dphi) {
             mpfr_sin_cos(dphi[r], phi[r], k->t, MPFR_RNDN);
@@ -142,7 +139,7 @@ static void dist2(ref_kernel *k, mpfr_t *z, mpfr_t *c, mpfr_t *diff)
 {
     for (size_t d = 0; d < k->D; d++)
         mpfr_sub(diff[d], z[d], c[d], MPFR_RNDN);
-    ref_dot(k->r2, diff, 1, diff, 1, k->D, k->px, k->py);
+    ref_dot(k->r2, diff, 1, diff, 1, k->D, &k->dot);
 }
 
 /* From k->r2: k->kv = k(r) and k->psi with grad_z k = psi (z - c).
@@ -215,7 +212,7 @@ void ref_kernel_eval(ref_kernel *k, mpfr_t out, mpfr_t *z, mpfr_t *c)
     if (k->kind == K_FEATURES) {
         features(k, z, k->phiz, NULL);
         features(k, c, k->phic, NULL);
-        ref_dot(out, k->phiz, 1, k->phic, 1, k->q, k->px, k->py);
+        ref_dot(out, k->phiz, 1, k->phic, 1, k->q, &k->dot);
         return;
     }
     mpfr_t *diff = ref_vec_new(k->D, k->prec);
@@ -235,7 +232,7 @@ void ref_kernel_grad(ref_kernel *k, mpfr_t *grad, mpfr_t *z, mpfr_t *c)
         for (size_t r = 0; r < k->q; r++)
             mpfr_mul(k->tq[r], k->dphiz[r], k->phic[r], MPFR_RNDN);
         for (size_t d = 0; d < D; d++)
-            ref_dot(grad[d], k->m->Omega.v + d, D, k->tq, 1, k->q, k->px, k->py);
+            ref_dot(grad[d], k->m->Omega.v + d, D, k->tq, 1, k->q, &k->dot);
         return;
     }
     dist2(k, z, c, grad);
@@ -254,7 +251,7 @@ struct ref_kernel_expansion {
     mpfr_t *kv, *t, *diff;           /* capmax scratch */
     mpfr_t *phiz, *dphiz, *u;        /* q scratch (features) */
     mpfr_t tmp;
-    mpfr_ptr *px, *py;               /* max(capmax, D, q) */
+    ref_dot_ws dot;                  /* max(capmax, D, q) + 1 terms */
 };
 
 void ref_kernel_expansion_free(ref_kernel_expansion *e)
@@ -282,8 +279,7 @@ void ref_kernel_expansion_free(ref_kernel_expansion *e)
     ref_vec_free(e->dphiz, e->q);
     ref_vec_free(e->u, e->q);
     mpfr_clear(e->tmp);
-    free(e->px);
-    free(e->py);
+    ref_dot_ws_clear(&e->dot);
     free(e);
 }
 
@@ -324,9 +320,7 @@ static ref_kernel_expansion *expansion_new(ref_kernel *k, size_t L, const size_t
         e->kv = ref_vec_new(e->capmax, k->prec);
         e->t = ref_vec_new(e->capmax, k->prec);
         e->diff = ref_vec_new(e->capmax, k->prec);
-        e->px = malloc((np + 1) * sizeof(mpfr_ptr));
-        e->py = malloc((np + 1) * sizeof(mpfr_ptr));
-        bad = !e->kv || !e->t || !e->diff || !e->px || !e->py;
+        bad = !e->kv || !e->t || !e->diff || ref_dot_ws_init(&e->dot, np + 1, k->prec);
     }
     if (!bad && e->q) {
         e->phiz = ref_vec_new(e->q, k->prec);
@@ -366,7 +360,7 @@ static void kernel_row(ref_kernel_expansion *e, size_t l, size_t C, mpfr_t *z, i
     if (k->kind == K_FEATURES) {
         features(k, z, e->phiz, want_psi ? e->dphiz : NULL);
         for (size_t c = 0; c < C; c++)
-            ref_dot(e->kv[c], e->phiz, 1, e->feat[l] + c * e->q, 1, e->q, e->px, e->py);
+            ref_dot(e->kv[c], e->phiz, 1, e->feat[l] + c * e->q, 1, e->q, &e->dot);
         return;
     }
     for (size_t c = 0; c < C; c++) {
@@ -388,7 +382,7 @@ void ref_kernel_expansion_eval(ref_kernel_expansion *e, size_t l, mpfr_t *z, mpf
     }
     kernel_row(e, l, C, z, 0);
     for (size_t d = 0; d < D; d++)
-        ref_dot(v[d], e->kv, 1, e->coef[l] + d, D, C, e->px, e->py);
+        ref_dot(v[d], e->kv, 1, e->coef[l] + d, D, C, &e->dot);
 }
 
 void ref_kernel_expansion_vjp(ref_kernel_expansion *e, size_t l, mpfr_t *z, mpfr_t *w,
@@ -403,24 +397,24 @@ void ref_kernel_expansion_vjp(ref_kernel_expansion *e, size_t l, mpfr_t *z, mpfr
     kernel_row(e, l, C, z, 1);
     if (e->q) { /* zbar = Omega^T (phi'(z) o u), u = sum_c (alpha_c . w) phi(c) */
         for (size_t c = 0; c < C; c++)
-            ref_dot(e->t[c], e->coef[l] + c * D, 1, w, 1, D, e->px, e->py);
+            ref_dot(e->t[c], e->coef[l] + c * D, 1, w, 1, D, &e->dot);
         for (size_t r = 0; r < e->q; r++) {
-            ref_dot(e->u[r], e->t, 1, e->feat[l] + r, e->q, C, e->px, e->py);
+            ref_dot(e->u[r], e->t, 1, e->feat[l] + r, e->q, C, &e->dot);
             mpfr_mul(e->u[r], e->u[r], e->dphiz[r], MPFR_RNDN);
         }
         for (size_t d = 0; d < D; d++)
-            ref_dot(zbar[d], e->k->m->Omega.v + d, D, e->u, 1, e->q, e->px, e->py);
+            ref_dot(zbar[d], e->k->m->Omega.v + d, D, e->u, 1, e->q, &e->dot);
         return;
     }
     /* radial: zbar = sum_c (alpha_c . w) psi_c (z - c) */
     for (size_t c = 0; c < C; c++) {
-        ref_dot(e->tmp, e->coef[l] + c * D, 1, w, 1, D, e->px, e->py);
+        ref_dot(e->tmp, e->coef[l] + c * D, 1, w, 1, D, &e->dot);
         mpfr_mul(e->t[c], e->t[c], e->tmp, MPFR_RNDN);
     }
     for (size_t d = 0; d < D; d++) {
         for (size_t c = 0; c < C; c++)
             mpfr_sub(e->diff[c], z[d], e->centre[l][c * D + d], MPFR_RNDN);
-        ref_dot(zbar[d], e->t, 1, e->diff, 1, C, e->px, e->py);
+        ref_dot(zbar[d], e->t, 1, e->diff, 1, C, &e->dot);
     }
 }
 
@@ -448,7 +442,7 @@ static void range_gram(ref_kernel_expansion *e, size_t l, size_t c0, size_t P, m
         if (e->q) {
             for (size_t c2 = 0; c2 < P; c2++)
                 ref_dot(e->kv[c2], e->feat[l] + (c0 + c) * e->q, 1,
-                        e->feat[l] + (c0 + c2) * e->q, 1, e->q, e->px, e->py);
+                        e->feat[l] + (c0 + c2) * e->q, 1, e->q, &e->dot);
         } else {
             for (size_t c2 = 0; c2 < P; c2++) {
                 r2_of(e, ctr + c * D, ctr + c2 * D);
@@ -457,12 +451,12 @@ static void range_gram(ref_kernel_expansion *e, size_t l, size_t c0, size_t P, m
             }
         }
         for (size_t d = 0; d < D; d++)
-            ref_dot(u[d], e->kv, 1, a + d, D, P, e->px, e->py);
-        ref_dot(acc[c], a + c * D, 1, u, 1, D, e->px, e->py);
+            ref_dot(u[d], e->kv, 1, a + d, D, P, &e->dot);
+        ref_dot(acc[c], a + c * D, 1, u, 1, D, &e->dot);
     }
     for (size_t c = 0; c < P; c++)
-        e->px[c] = acc[c];
-    mpfr_sum(out, e->px, P, MPFR_RNDN);
+        e->dot.px[c] = acc[c];
+    mpfr_sum(out, e->dot.px, P, MPFR_RNDN);
     ref_vec_free(acc, P ? P : 1);
     ref_vec_free(u, D);
 }
@@ -541,7 +535,9 @@ double ref_kernel_gd_memory(const ref_model *m, const ref_kernel *k, size_t iter
     }
     double numbers = total * per + capmax * (D + 3) + ((double)m->nsteps + 1) * N * D +
                      ((double)iters + 1) * (N * (double)s->d_out + 2) + 8 * N * D;
-    return numbers * ref_number_bytes(m->prec) + total * 2 * sizeof(mpfr_ptr);
+    /* the expansion's dot scratch: capmax exact products at twice the precision */
+    return numbers * ref_number_bytes(m->prec) + capmax * ref_number_bytes(2 * m->prec) +
+           total * 2 * sizeof(mpfr_ptr);
 }
 
 void ref_kernel_trace_clear(ref_kernel_trace *tr)
@@ -564,11 +560,11 @@ static void gd_forward(const ref_model *m, ref_stepper *st, mpfr_t *sub, mpfr_t 
 {
     const no_spec *s = &m->spec;
     size_t N = s->N, D = s->D;
-    mpfr_ptr *px = st->fw.px, *py = st->fw.py;
+    ref_dot_ws *dw = &st->fw.dot;
     for (size_t i = 0; i < N; i++) {
         mpfr_t *z = sub + i * D;
         for (size_t d = 0; d < D; d++)
-            ref_dot(z[d], m->A.v + d * s->d_in, 1, m->X.v + i * s->d_in, 1, s->d_in, px, py);
+            ref_dot(z[d], m->A.v + d * s->d_in, 1, m->X.v + i * s->d_in, 1, s->d_in, dw);
         for (size_t l = 0; l < s->L; l++)
             for (size_t t = m->first[l]; t < m->first[l + 1]; t++) {
                 mpfr_t *from = sub + (t * N + i) * D, *to = sub + ((t + 1) * N + i) * D;
@@ -579,10 +575,10 @@ static void gd_forward(const ref_model *m, ref_stepper *st, mpfr_t *sub, mpfr_t 
         mpfr_t *zL = sub + (m->nsteps * N + i) * D;
         for (size_t o = 0; o < s->d_out; o++) {
             mpfr_t *yo = out + i * s->d_out + o;
-            ref_dot(*yo, m->B.v + o * D, 1, zL, 1, D, px, py);
+            ref_dot(*yo, m->B.v + o * D, 1, zL, 1, D, dw);
             mpfr_sub(r[i * s->d_out + o], *yo, m->Y.v[i * s->d_out + o], MPFR_RNDN);
         }
-        ref_dot(perloss[i], r + i * s->d_out, 1, r + i * s->d_out, 1, s->d_out, px, py);
+        ref_dot(perloss[i], r + i * s->d_out, 1, r + i * s->d_out, 1, s->d_out, dw);
         terms[i] = perloss[i];
     }
     mpfr_sum(F, terms, N, MPFR_RNDN);
@@ -670,8 +666,8 @@ int ref_kernel_gd(const ref_model *m, ref_kernel *k, double eta, size_t iters,
          * stage vjps append (Y_i, lam_i) to the layer (pending). */
         for (size_t i = 0; i < N; i++)
             for (size_t d = 0; d < D; d++) {
-                ref_dot(p[i * D + d], m->B.v + d, D, r + i * s->d_out, 1, s->d_out, st.fw.px,
-                        st.fw.py);
+                ref_dot(p[i * D + d], m->B.v + d, D, r + i * s->d_out, 1, s->d_out,
+                        &st.fw.dot);
                 mpfr_div_ui(p[i * D + d], p[i * D + d], (unsigned long)N, MPFR_RNDN);
             }
         for (size_t l = L; l-- > 0;)

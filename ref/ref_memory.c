@@ -63,10 +63,17 @@ static double workspace_bytes(const no_spec *s, mpfr_prec_t prec, double nsteps)
                + N * layer_params(s)             /* contrib */
                + N * D + 2.0 * N * (double)s->d_out + N /* p, yhat, r, perloss */
                + 4.0 * width + 2.0               /* field: pre, act, dact, t; c, tmp */
-               + (4.0 * S + 1.0) * D + 2.0       /* stages Y, K, lam, mu; acc; tau, coef */
+               + (4.0 * S + 1.0) * D + 2.0       /* stages Y, K, lam, mu; acc; tau, one */
                + 2.0 * NO_MAX_STAGES * (NO_MAX_STAGES + 1); /* the tableau, raw and scaled */
-    double ptrs = N + 2.0 * (width > D ? width : D) + 2.0 * (NO_MAX_STAGES + 2);
-    return n * ref_number_bytes(prec) + ptrs * sizeof(void *);
+    /* the field's dot scratch (ref_field.c): pointer pairs and exact products */
+    double dots = width > D ? width : D;
+    if (dots < (double)s->d_out)
+        dots = (double)s->d_out;
+    if (dots < NO_MAX_STAGES + 2)
+        dots = NO_MAX_STAGES + 2;
+    double ptrs = N + 2.0 * dots;
+    return n * ref_number_bytes(prec) + dots * ref_number_bytes(2 * prec) +
+           ptrs * sizeof(void *);
 }
 
 static double steps_of(const no_spec *s, size_t nsteps)
