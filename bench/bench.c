@@ -61,7 +61,10 @@
  * bits, the NumPy example and the PyTorch example (when `import torch` works)
  * on tiny, default and large with the same arrays; medians, ratio to the best
  * peer, GFLOP/s, fraction of the measured DGEMM peak and of the
- * trig-inclusive floor, peak memory.
+ * trig-inclusive floor, peak memory.  Then ref on tiny at 128 and 256 bits
+ * against its MPFR op-count floor (proofs-notes/ref-cost.md; see
+ * bench_ref_floor), certified and not, and against mpmath at the same bits
+ * (bench/peer_mpmath.py).
  *
  * Usage: bench_nodeoracle [--quick] [--part peers]
  *   --quick       1 run per cell, a smoke test of the bench itself; its
@@ -91,6 +94,9 @@
 #include "fast_assign.h"
 #include "fast_cot_flow.h"
 #include "fast_kernel.h"
+#include "fast_linalg.h"
+#include "fast_team.h"
+#include "fast_trig.h"
 #include "fast_train.h"
 #include "npy.h"
 #include "path.h"
@@ -946,23 +952,32 @@ static int bench_cot(int quick)
  *   backward  W^T lam (2qD), Omega^T (g o W^T lam) (2qD), lam phi^T (2qD)
  * i.e. five N x q x D products per layer: FLOPS = 10 N q D L (multiply and
  * add counted separately; encoder, decoder, loss and the O(N (q + D) L)
- * elementwise work left out, being lower order).  Transcendentals: cos and
- * sin of the same N q L arguments (one sincos each).
- * The DGEMM peak is measured here: cblas_dgemm of square 512 x 512 matrices
- * (near the best rate this BLAS reaches on this machine), and for reference the
- * rate of the run's own product shape (N x D) (D x q).  The trig-inclusive
- * floor is FLOPS / peak + N q L t_sincos, t_sincos the measured time of one
- * sin + cos of libm in a scalar loop: the time of this arithmetic done with
- * this BLAS at its peak and libm's sin and cos (a vectorised sincos could go
- * below it); %floor = floor / median.
+ * elementwise work left out, being lower order).  Transcendentals: the
+ * forward pass's cos and the backward pass's sin and cos of the same N q L
+ * phases (fast recomputes the phases in the backward pass: keeping the
+ * features would take 2 N q L doubles, 60 times the states on default).
+ * Measured here: the DGEMM peak, cblas_dgemm of square 512 x 512 matrices
+ * (near the best rate this BLAS reaches on this machine) on one core and on
+ * every core at once (a fast_team of workers, rates added), and for
+ * reference the rate of the run's own product shape (N x D) (D x q); the
+ * time per element of fast_trig_cos and fast_trig_sincos on a block of the
+ * run's size (and libm's scalar sin + cos, for comparison).  The floors:
+ *   floor1 = FLOPS / peak(1 core) + N q L (t_cos + t_sincos),
+ *   floor  = FLOPS / peak(all cores) + N q L (t_cos + t_sincos) / cores:
+ * this arithmetic done by this BLAS at its square-matrix peak and by
+ * fast_trig, perfectly parallel.  fast-1t and ref are set against floor1,
+ * fast (every core, the default), NumPy and PyTorch against floor;
+ * %floor = floor / median.  fast runs twice: NODEORACLE_THREADS unset (every
+ * core) and 1.  fast's memory: fast_memory_estimate (its workspace and every
+ * output array), against the states and adjoint outputs it must return.
  * Peak memory: VmHWM of this process after resetting it (clear_refs 5)
  * just before the cell (fast, ref); the Python peers report ru_maxrss of their
  * own process, interpreter and library included. */
 #define PEER_REF_PREC 128
 #define PEER_SQ 512
 
-typedef enum { PEER_FAST, PEER_REF, PEER_NUMPY, PEER_TORCH, PEER_COUNT } peer_kind;
-static const char *const peer_name[PEER_COUNT] = {"fast", "ref128", "numpy", "torch"};
+typedef enum { PEER_FAST, PEER_FAST1, PEER_REF, PEER_NUMPY, PEER_TORCH, PEER_COUNT } peer_kind;
+static const char *const peer_name[PEER_COUNT] = {"fast", "fast-1t", "ref128", "numpy", "torch"};
 
 typedef struct {
     double median;
@@ -1057,6 +1072,63 @@ static double sincos_seconds(void)
     free(s.t);
     free(x);
     return t;
+}
+
+/* Seconds per element of fast_trig_cos (sincos == 0) or fast_trig_sincos on
+ * an n x q block of phases like the run's (the cache-resident size fast
+ * works on), median of repeated calls. */
+static double fast_trig_seconds(int sincos)
+{
+    enum { NT = 128 * 256 };
+    double *x = malloc(NT * sizeof *x), *s = malloc(NT * sizeof *s), *c = malloc(NT * sizeof *c);
+    double t = 0;
+    if (x && s && c) {
+        for (size_t i = 0; i < NT; i++)
+            x[i] = -8.0 + 16.0 * (double)((i * 7919) % NT) / NT;
+        samples sm = {0};
+        double spent = 0;
+        while (sm.n < 5 || spent < 0.2) {
+            double t0 = now_seconds();
+            if (sincos)
+                fast_trig_sincos(NT, x, s, c);
+            else
+                fast_trig_cos(NT, x, c);
+            double dt = now_seconds() - t0;
+            spent += dt;
+            if (samples_push(&sm, dt))
+                break;
+        }
+        t = sm.n ? median_of(sm.t, sm.n) / NT : 0;
+        peer_sink = c[NT / 2];
+        free(sm.t);
+    }
+    free(x), free(s), free(c);
+    return t;
+}
+
+/* DGEMM on every core at once: each worker of a fast_team times its own
+ * 512^3 products; the rate is the sum of the workers' rates. */
+typedef struct {
+    double rate[256];
+    double seconds;
+} team_dgemm;
+
+static void team_dgemm_member(void *ctx, fast_team *team, size_t w, size_t nw)
+{
+    team_dgemm *t = ctx;
+    (void)nw;
+    fast_team_barrier(team);
+    t->rate[w] = dgemm_rate(PEER_SQ, PEER_SQ, PEER_SQ, t->seconds);
+}
+
+static double dgemm_rate_all(double seconds, size_t *workers)
+{
+    team_dgemm t = {{0}, seconds};
+    *workers = fast_team_run(fast_team_size(256), team_dgemm_member, &t);
+    double sum = 0;
+    for (size_t w = 0; w < *workers; w++)
+        sum += t.rate[w];
+    return sum;
 }
 
 /* The driver: bench/peer_numpy.py of the working directory (make bench runs
@@ -1208,6 +1280,403 @@ static int peer_exponents(int quick, double fast_default, const peer_cell *tiny_
     return failed;
 }
 
+/* ---- ref at the op-count floor (issue 12, item 2) ---------------------
+ *
+ * proofs-notes/ref-cost.md: the floor of one ref_model_init + ref_run on tiny
+ * is the MPFR operations the contract's formulas need at minimum (counted
+ * there per step, per layer and once), each priced by its unit cost measured
+ * here at the run's precision: mpfr_mul, mpfr_add, mpfr_fma, an exact product
+ * into 2p bits, mpfr_sum per term of n terms (n = d_in, d_out, D, q, N), and
+ * mpfr_cos and mpfr_sin_cos on the run's own phases Omega z + beta (every
+ * layer's state of the ref run; their cost depends on the argument's size).
+ * A dot product of n terms is priced at the cheaper of n exact products + one
+ * mpfr_sum of n terms (mpfr_dot's method, correctly rounded) and a chain of
+ * one mpfr_mul and n - 1 mpfr_fma.  Everything here is CPU time of the
+ * process running it (this process; mpmath's its own), not wall time: on a
+ * shared machine wall time adds whatever else runs, and a floor measured in
+ * a busy second is not comparable with a run timed in a quiet one.  Unit
+ * costs are the minimum over repetitions and over rounds (an ideal); ref's
+ * time is the median of its runs over the same rounds, interleaved with the
+ * unit-cost measurements.
+ * Two floors: "floor" recomputes each phase's features in the backward pass
+ * (ref's memory: the states only, O(N L m D) numbers); "floor*" keeps every
+ * phase's sin and cos from the forward pass (one mpfr_sin_cos per phase,
+ * memory x (1 + 2q/D)).  The certified evaluation (ref_certify) is two runs,
+ * at p and p + max(32, p/2): its floor is floor(p) + floor(p + g).
+ * mpmath: bench/peer_mpmath.py, the same forward + gradient at the same bits. */
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct {
+    double mul, add, fma, xmul; /* xmul: an exact product into 2p bits */
+    double sum_din, sum_dout, sum_D, sum_q, sum_N; /* mpfr_sum, per term of n terms */
+    double cos, sincos;
+} ref_units;
+
+enum { RU_MUL, RU_ADD, RU_FMA, RU_XMUL, RU_SUM };
+#define RU_NV 512
+
+/* Minimum over reps of the seconds per operation of op on RU_NV random
+ * operands at prec (RU_SUM: per term of a sum of n <= RU_NV / 2 terms). */
+static double ref_unit_op(int op, long prec, size_t n, int reps)
+{
+    mpfr_t x[RU_NV], y[RU_NV], r[RU_NV], xp[RU_NV];
+    mpfr_ptr pp[RU_NV];
+    gmp_randstate_t st;
+    gmp_randinit_default(st);
+    gmp_randseed_ui(st, 12);
+    for (int i = 0; i < RU_NV; i++) {
+        mpfr_inits2((mpfr_prec_t)prec, x[i], y[i], r[i], (mpfr_ptr)0);
+        mpfr_init2(xp[i], 2 * (mpfr_prec_t)prec);
+        mpfr_urandom(x[i], st, MPFR_RNDN);
+        mpfr_sub_d(x[i], x[i], 0.5, MPFR_RNDN);
+        mpfr_urandom(y[i], st, MPFR_RNDN);
+        mpfr_sub_d(y[i], y[i], 0.5, MPFR_RNDN);
+        mpfr_set(r[i], x[i], MPFR_RNDN); /* not NaN: fma accumulates into r */
+        mpfr_mul(xp[i], x[i], y[i], MPFR_RNDZ);
+        pp[i] = xp[i];
+    }
+    size_t sums = RU_NV / 2;
+    double best = 0;
+    for (int rep = 0; rep < reps; rep++) {
+        double t0 = cpu_seconds();
+        for (int it = 0; it < 20; it++) {
+            if (op == RU_SUM) {
+                for (size_t i = 0; i < sums; i++)
+                    mpfr_sum(r[i], pp + (i * 7) % (RU_NV - n), n, MPFR_RNDN);
+                continue;
+            }
+            for (int i = 0; i < RU_NV; i++) {
+                if (op == RU_MUL)
+                    mpfr_mul(r[i], x[i], y[i], MPFR_RNDN);
+                else if (op == RU_ADD)
+                    mpfr_add(r[i], x[i], y[i], MPFR_RNDN);
+                else if (op == RU_FMA)
+                    mpfr_fma(r[i], x[i], y[i], r[i], MPFR_RNDN);
+                else
+                    mpfr_mul(xp[i], x[i], y[i], MPFR_RNDZ);
+            }
+        }
+        double dt = (cpu_seconds() - t0) / (20.0 * (op == RU_SUM ? (double)sums * n : RU_NV));
+        if (rep == 0 || dt < best)
+            best = dt;
+    }
+    for (int i = 0; i < RU_NV; i++)
+        mpfr_clears(x[i], y[i], r[i], xp[i], (mpfr_ptr)0);
+    gmp_randclear(st);
+    return best;
+}
+
+/* cos and sin_cos per call on the phases Omega z + beta of every layer's
+ * state of a ref run of p at prec. */
+static int ref_unit_trig(const no_problem *p, long prec, int reps, double *tcos, double *tsc)
+{
+    const no_spec *s = &p->spec;
+    char err[256];
+    ref_model m;
+    ref_result res;
+    if (ref_model_init(&m, p, (mpfr_prec_t)prec, err, sizeof err))
+        return -1;
+    if (ref_run(&m, &res, err, sizeof err)) {
+        ref_model_clear(&m);
+        return -1;
+    }
+    const ref_array *z = ref_result_get(&res, "states");
+    size_t n = s->L * s->N * s->q;
+    mpfr_t *ph = malloc(n * sizeof *ph), c, sn;
+    mpfr_ptr *px = malloc(s->D * sizeof *px), *py = malloc(s->D * sizeof *py);
+    int rc = !ph || !px || !py ? -1 : 0;
+    mpfr_inits2((mpfr_prec_t)prec, c, sn, (mpfr_ptr)0);
+    for (size_t e = 0; !rc && e < n; e++) {
+        size_t r = e % s->q, ki = e / s->q; /* ki = k N + i: layer k's state of point i */
+        mpfr_init2(ph[e], (mpfr_prec_t)prec);
+        for (size_t d = 0; d < s->D; d++) {
+            px[d] = m.Omega.v[r * s->D + d];
+            py[d] = z->v[ki * s->D + d];
+        }
+        mpfr_dot(ph[e], px, py, s->D, MPFR_RNDN);
+        mpfr_add(ph[e], ph[e], m.beta.v[r], MPFR_RNDN);
+    }
+    /* per block of 512 phases the minimum over reps, summed: robust to a
+     * busy machine, which only ever adds time */
+    *tcos = *tsc = 0;
+    for (size_t b0 = 0; !rc && b0 < n; b0 += 512) {
+        size_t b1 = b0 + 512 < n ? b0 + 512 : n;
+        double bc = 0, bs = 0;
+        for (int rep = 0; rep < reps; rep++) {
+            double t0 = cpu_seconds();
+            for (size_t e = b0; e < b1; e++)
+                mpfr_cos(c, ph[e], MPFR_RNDN);
+            double t1 = cpu_seconds();
+            for (size_t e = b0; e < b1; e++)
+                mpfr_sin_cos(sn, c, ph[e], MPFR_RNDN);
+            double t2 = cpu_seconds();
+            if (rep == 0 || t1 - t0 < bc)
+                bc = t1 - t0;
+            if (rep == 0 || t2 - t1 < bs)
+                bs = t2 - t1;
+        }
+        *tcos += bc / (double)n;
+        *tsc += bs / (double)n;
+    }
+    if (ph && !rc)
+        for (size_t e = 0; e < n; e++)
+            mpfr_clear(ph[e]);
+    mpfr_clears(c, sn, (mpfr_ptr)0);
+    free(ph), free(px), free(py);
+    ref_result_clear(&res);
+    ref_model_clear(&m);
+    return rc;
+}
+
+static int ref_units_measure(const no_problem *p, long prec, int quick, ref_units *u)
+{
+    const no_spec *s = &p->spec;
+    int reps = quick ? 2 : 5;
+    u->mul = ref_unit_op(RU_MUL, prec, 0, reps);
+    u->add = ref_unit_op(RU_ADD, prec, 0, reps);
+    u->fma = ref_unit_op(RU_FMA, prec, 0, reps);
+    u->xmul = ref_unit_op(RU_XMUL, prec, 0, reps);
+    u->sum_din = ref_unit_op(RU_SUM, prec, s->d_in, reps);
+    u->sum_dout = ref_unit_op(RU_SUM, prec, s->d_out, reps);
+    u->sum_D = ref_unit_op(RU_SUM, prec, s->D, reps);
+    u->sum_q = ref_unit_op(RU_SUM, prec, s->q, reps);
+    u->sum_N = ref_unit_op(RU_SUM, prec, s->N, reps);
+    return ref_unit_trig(p, prec, quick ? 2 : 5, &u->cos, &u->sincos);
+}
+
+/* best = the elementwise minimum of best and u (first: best = u). */
+static void ref_units_min(ref_units *best, const ref_units *u, int first)
+{
+    double *b[] = {&best->mul,     &best->add,   &best->fma,   &best->xmul,
+                   &best->sum_din, &best->sum_dout, &best->sum_D, &best->sum_q,
+                   &best->sum_N,   &best->cos,   &best->sincos};
+    const double v[] = {u->mul,   u->add,   u->fma,   u->xmul, u->sum_din, u->sum_dout,
+                        u->sum_D, u->sum_q, u->sum_N, u->cos,  u->sincos};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (first || v[i] < *b[i])
+            *b[i] = v[i];
+}
+
+/* Push the CPU times of n runs of ref_model_init + ref_run (time_ref's run). */
+static int time_ref_cpu(const no_problem *p, long prec, int n, samples *sm)
+{
+    char err[256];
+    for (int r = 0; r < n; r++) {
+        ref_model m;
+        ref_result res;
+        double t0 = cpu_seconds();
+        if (ref_model_init(&m, p, (mpfr_prec_t)prec, err, sizeof err))
+            return -1;
+        int rc = ref_run(&m, &res, err, sizeof err);
+        double dt = cpu_seconds() - t0;
+        if (!rc)
+            ref_result_clear(&res);
+        ref_model_clear(&m);
+        if (rc || samples_push(sm, dt))
+            return -1;
+    }
+    return 0;
+}
+
+/* A correctly rounded or fma-chained dot product of n terms, the cheaper. */
+static double ref_dot_cost(const ref_units *u, double n, double sum_term)
+{
+    double exact = n * (u->xmul + sum_term), chain = u->mul + (n - 1) * u->fma;
+    return n <= 1 ? u->mul : exact < chain ? exact : chain;
+}
+
+/* The floor of ref-cost.md (rff, Euler, discrete adjoint), seconds; stored:
+ * floor*, the forward pass keeps every phase's sin and cos. */
+static double ref_floor_seconds(const no_spec *s, const ref_units *u, int stored)
+{
+    double N = (double)s->N, D = (double)s->D, q = (double)s->q, L = (double)s->L;
+    double T = (double)(s->L * s->m), dout = (double)s->d_out;
+    double dotD = ref_dot_cost(u, D, u->sum_D), dotq = ref_dot_cost(u, q, u->sum_q);
+    double phase = dotD + u->add;
+    double fwd = q * phase + q * (stored ? u->sincos + 2 * u->mul : u->cos + u->mul) +
+                 D * dotq + D * u->fma;
+    double bwd = (stored ? 0 : q * phase + q * (u->sincos + 2 * u->mul)) + D * u->mul +
+                 q * (dotD + u->mul) + D * dotq + D * q * u->fma + D * u->add;
+    double layer = D * q * N * u->sum_N;
+    double once = N * D * ref_dot_cost(u, (double)s->d_in, u->sum_din) +
+                  N * dout * (dotD + u->add) + N * ref_dot_cost(u, dout, u->sum_dout) +
+                  N * u->sum_N + N * D * (ref_dot_cost(u, dout, u->sum_dout) + u->mul) +
+                  L * D * q * u->mul;
+    return N * T * (fwd + bwd) + L * layer + once;
+}
+
+/* Push the CPU time of one ref_certify(p, prec). */
+static int time_certify_cpu(const no_problem *p, long prec, samples *sm)
+{
+    char err[256];
+    no_arrays v, b;
+    double t0 = cpu_seconds();
+    if (ref_certify(p, (mpfr_prec_t)prec, &v, &b, err, sizeof err)) {
+        fprintf(stderr, "bench: ref_certify at %ld bits: %s\n", prec, err);
+        return -1;
+    }
+    double dt = cpu_seconds() - t0;
+    no_arrays_free(&v);
+    no_arrays_free(&b);
+    return samples_push(sm, dt);
+}
+
+/* bench/peer_mpmath.py at prec bits on dir (driver: peer_numpy.py's path);
+ * backend: mpmath's arithmetic backend as the driver reports it. */
+static void time_mpmath_peer(peer_cell *c, const char *numpy_driver, const char *dir, long prec,
+                             int runs, char backend[16])
+{
+    char drv[NO_PATH_MAX + 32], cmd[3 * NO_PATH_MAX];
+    const char *slash = numpy_driver ? strrchr(numpy_driver, '/') : NULL;
+    c->state = 0;
+    if (!numpy_driver) {
+        c->state = -1;
+        c->why = "bench/ not found";
+        return;
+    }
+    if (strchr(numpy_driver, '\'') || strchr(dir, '\''))
+        return;
+    snprintf(drv, sizeof drv, "%.*speer_mpmath.py", slash ? (int)(slash - numpy_driver + 1) : 0,
+             numpy_driver);
+    if (access(drv, R_OK)) {
+        c->state = -1;
+        c->why = "bench/peer_mpmath.py not found";
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s' --prec %ld --runs %d", drv, dir, prec,
+             runs);
+    fflush(NULL);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return;
+    double med = 0, kib = -1;
+    size_t n = 0;
+    int got = fscanf(f, "%lf %zu %lf %15s", &med, &n, &kib, backend);
+    int st = pclose(f);
+    if (got == 4 && st == 0 && med > 0) {
+        c->state = 1;
+        c->median = med;
+        c->runs = n;
+        c->mem_kib = kib;
+    } else if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 127) {
+        c->state = -1;
+        c->why = "no /usr/bin/python3";
+    } else if (got != 4) {
+        c->state = -1;
+        c->why = "mpmath not installed?";
+    }
+}
+
+#define REF_FLOOR_TARGET 1.5   /* issue 12: ref <= 1.5 x the floor at 256 bits */
+#define REF_MPMATH_TARGET 6.0  /* and >= 6 x faster than mpmath */
+
+/* The issue's ref cells: tiny at 128 and 256 bits against the floor and mpmath. */
+static int bench_ref_floor(int quick, const char *root, const char *numpy_driver)
+{
+    static const bench_problem tiny = {"tiny", 2, 4, 32, 16, 64};
+    static const long precs[2] = {128, 256};
+    no_spec s;
+    no_problem p;
+    char err[256], dir[NO_PATH_MAX];
+    spec_of(&tiny, &s);
+    if (no_problem_generate(&p, &s, err, sizeof err) ||
+        no_path_join(dir, sizeof dir, root, tiny.problem, err, sizeof err)) {
+        printf("\nref at the floor: not measured: %s\n", err);
+        return 1;
+    }
+    fprintf(stderr, "bench: ref at the op-count floor (tiny)\n");
+    printf("\nref at the op-count floor (proofs-notes/ref-cost.md): tiny, one ref_model_init + "
+           "ref_run%s\n", quick ? " (--quick: 1 run per cell, fewer repetitions)" : "");
+    printf("CPU time throughout (this process; mpmath: its own).  Unit costs [ns], min over "
+           "repetitions and %d rounds; cos, sin_cos on the run's\nown phases; xmul: exact "
+           "product into 2p bits; sum/n: mpfr_sum per term of n\n", quick ? 1 : 3);
+    printf("%6s %7s %7s %7s %7s %7s %7s %7s %7s %8s %8s\n", "bits", "mul", "add", "fma", "xmul",
+           "sum/din", "sum/D", "sum/q", "sum/N", "cos", "sin_cos");
+    int failed = 0, rounds = quick ? 1 : 3;
+    double t_ref[2] = {0, 0}, fl[2] = {0, 0}, fls[2] = {0, 0}, flc[2] = {0, 0}, tc[2] = {0, 0};
+    peer_cell mpm[2];
+    char backend[16] = "?";
+    memset(mpm, 0, sizeof mpm);
+    for (int k = 0; k < 2; k++) {
+        long pr = precs[k], hi = pr + (pr / 2 > 32 ? pr / 2 : 32); /* ref_certify's guard */
+        ref_units u, uh, v;
+        samples sr = {0}, sc = {0};
+        int bad = 0;
+        /* rounds of: unit costs at p and p + g, ref runs, one certified run */
+        for (int r = 0; !bad && r < rounds; r++) {
+            bad = ref_units_measure(&p, pr, quick, &v);
+            ref_units_min(&u, &v, r == 0);
+            bad = bad || ref_units_measure(&p, hi, quick, &v);
+            ref_units_min(&uh, &v, r == 0);
+            bad = bad || time_ref_cpu(&p, pr, quick ? 1 : 2, &sr) || time_certify_cpu(&p, pr, &sc);
+        }
+        if (bad) {
+            printf("%6ld   (not measured: ref failed)\n", pr);
+            failed = 1;
+            free(sr.t), free(sc.t);
+            continue;
+        }
+        t_ref[k] = median_of(sr.t, sr.n);
+        tc[k] = median_of(sc.t, sc.n);
+        free(sr.t), free(sc.t);
+        for (int h = 0; h < 2; h++) {
+            const ref_units *w = h ? &uh : &u;
+            printf("%6ld %7.1f %7.1f %7.1f %7.1f %7.1f %7.1f %7.1f %7.1f %8.0f %8.0f\n",
+                   h ? hi : pr, w->mul * 1e9, w->add * 1e9, w->fma * 1e9, w->xmul * 1e9,
+                   w->sum_din * 1e9, w->sum_D * 1e9, w->sum_q * 1e9, w->sum_N * 1e9,
+                   w->cos * 1e9, w->sincos * 1e9);
+        }
+        fl[k] = ref_floor_seconds(&s, &u, 0);
+        fls[k] = ref_floor_seconds(&s, &u, 1);
+        flc[k] = fl[k] + ref_floor_seconds(&s, &uh, 0);
+        time_mpmath_peer(&mpm[k], numpy_driver, dir, pr, quick ? 1 : 3, backend);
+    }
+    no_problem_free(&p);
+    printf("\n%6s %11s %11s %9s %11s %9s | %13s %9s | %11s %9s\n", "bits", "ref [s]",
+           "floor [s]", "ref/floor", "floor* [s]", "/floor*", "certified [s]", "/floor",
+           "mpmath [s]", "mpmath/ref");
+    for (int k = 0; k < 2; k++) {
+        if (!(t_ref[k] > 0) || !(fl[k] > 0)) {
+            printf("%6ld   FAILED\n", precs[k]);
+            failed = 1;
+            continue;
+        }
+        char mp[64];
+        if (mpm[k].state == 1)
+            snprintf(mp, sizeof mp, "%11.4f %9.1f", mpm[k].median, mpm[k].median / t_ref[k]);
+        else
+            snprintf(mp, sizeof mp, "%11s   (%s)", mpm[k].state ? "-" : "FAILED",
+                     mpm[k].state ? mpm[k].why : "see stderr");
+        failed |= mpm[k].state == 0;
+        printf("%6ld %11.4f %11.4f %9.2f %11.4f %9.2f | %13.4f %9.2f | %s\n", precs[k],
+               t_ref[k], fl[k], t_ref[k] / fl[k], fls[k], t_ref[k] / fls[k], tc[k],
+               tc[k] / flc[k], mp);
+    }
+    printf("floor: phases recomputed in the backward pass (ref's memory, the states only); "
+           "floor*: every phase's sin and cos kept\nfrom the forward pass (one sin_cos per "
+           "phase, %.0fx the stored numbers); certified: ref_certify, runs at p and\n"
+           "p + max(32, p/2), against floor(p) + floor(p + g); mpmath: bench/peer_mpmath.py "
+           "(backend %s), median of %s; ref: median of %s\n",
+           1.0 + 2.0 * (double)s.q / (double)s.D, backend, quick ? "1 run" : "3 runs",
+           quick ? "1 run" : "6 runs, 3 certified");
+    if (t_ref[1] > 0 && fl[1] > 0) {
+        printf("target (issue 12): ref <= %.1f x floor at 256 bits: %.2f -> %s", REF_FLOOR_TARGET,
+               t_ref[1] / fl[1], t_ref[1] / fl[1] <= REF_FLOOR_TARGET ? "met" : "NOT met");
+        if (mpm[1].state == 1)
+            printf("; >= %.0f x faster than mpmath: %.1f -> %s\n", REF_MPMATH_TARGET,
+                   mpm[1].median / t_ref[1],
+                   mpm[1].median / t_ref[1] >= REF_MPMATH_TARGET ? "met" : "NOT met");
+        else
+            printf("; mpmath not measured\n");
+    }
+    return failed;
+}
+
 static int bench_peers(int quick, int ref_default)
 {
     peer_cell peers_tiny_ref = {0, 0, -1, 0, NULL};
@@ -1234,11 +1703,18 @@ static int bench_peers(int quick, int ref_default)
         return 1;
     }
     double peak = dgemm_rate(PEER_SQ, PEER_SQ, PEER_SQ, quick ? 0.1 : 0.3);
-    double tsc = sincos_seconds();
-    printf("measured: DGEMM peak %.2f GFLOP/s (cblas_dgemm %dx%dx%d), sin+cos %.2f ns\n",
-           peak * 1e-9, PEER_SQ, PEER_SQ, PEER_SQ, tsc * 1e9);
-    printf("flops = 10 N q D L (five N x q x D products per layer); floor = flops/peak + "
-           "N q L t_sincos\n");
+    size_t nw;
+    double peak_all = dgemm_rate_all(quick ? 0.1 : 0.3, &nw);
+    double tsc = sincos_seconds(), tcos = fast_trig_seconds(0), tsin = fast_trig_seconds(1);
+    printf("measured: DGEMM peak %.2f GFLOP/s on one core, %.2f on %zu (cblas_dgemm %dx%dx%d "
+           "each); per element: fast_trig cos %.2f ns, sincos %.2f ns, libm sin+cos %.2f ns\n",
+           peak * 1e-9, peak_all * 1e-9, nw, PEER_SQ, PEER_SQ, PEER_SQ, tcos * 1e9, tsin * 1e9,
+           tsc * 1e9);
+    printf("flops = 10 N q D L (five N x q x D products per layer); trig = N q L (cos + sincos: "
+           "the forward cos and the backward\nsin and cos, recomputed: keeping them would take "
+           "2 N q L doubles); floor1 = flops/peak1 + trig (one core),\nfloor = flops/peak%zu + "
+           "trig/%zu (every core): %%floor of fast-1t and ref128 against floor1, of the others "
+           "against floor\n", nw, nw);
     int failed = 0;
     for (size_t ip = 0; ip < np; ip++) {
         const bench_problem *bp = &pp[ip];
@@ -1259,20 +1735,31 @@ static int bench_peers(int quick, int ref_default)
             continue;
         }
         fprintf(stderr, "bench: peers %s\n", bp->problem);
-        /* fast */
-        {
+        /* fast: on every core (NODEORACLE_THREADS unset, the default) and on
+         * one (the workspace reads the variable when it is made) */
+        const char *user_threads = getenv("NODEORACLE_THREADS");
+        for (int one = 0; one < 2; one++) {
+            peer_cell *c = &cell[one ? PEER_FAST1 : PEER_FAST];
             bench_cell bc = {bp, IMPL_FAST, 0, 0, 0, 0};
             samples sm = {0};
+            if (one)
+                setenv("NODEORACLE_THREADS", "1", 1);
+            else
+                unsetenv("NODEORACLE_THREADS");
             int reset = !hwm_reset();
-            int rc = time_fast(&bc, &p, &sm, quick || large); /* large: 1 run (~20 s) */
-            cell[PEER_FAST].state = !rc && sm.n;
-            cell[PEER_FAST].runs = sm.n;
-            cell[PEER_FAST].median = sm.n ? median_of(sm.t, sm.n) : 0;
-            cell[PEER_FAST].mem_kib = reset ? hwm_kib() : -1;
+            int rc = time_fast(&bc, &p, &sm, quick || large); /* large: 1 run (a few s) */
+            c->state = !rc && sm.n;
+            c->runs = sm.n;
+            c->median = sm.n ? median_of(sm.t, sm.n) : 0;
+            c->mem_kib = reset ? hwm_kib() : -1;
             free(sm.t);
-            if (ip == 1)
-                fast_default = cell[PEER_FAST].median;
+            if (ip == 1 && one)
+                fast_default = c->median;
         }
+        if (user_threads)
+            setenv("NODEORACLE_THREADS", user_threads, 1);
+        else
+            unsetenv("NODEORACLE_THREADS");
         /* ref: a median on tiny; on default one run, and only with --ref-default
          * (minutes of MPFR work); never on large */
         if (ip > 0 && (!ref_default || large)) {
@@ -1310,17 +1797,23 @@ static int bench_peers(int quick, int ref_default)
                              quick || large ? 0.0 : 0.5, !large);
         }
         double flops = 10.0 * (double)bp->N * (double)bp->q * (double)bp->D * (double)bp->L;
-        double floor_s = (peak > 0 ? flops / peak : 0) +
-                         (double)bp->N * (double)bp->q * (double)bp->L * tsc;
+        double trig = (double)bp->N * (double)bp->q * (double)bp->L * (tcos + tsin);
+        double floor1 = (peak > 0 ? flops / peak : 0) + trig;
+        double floor_s = (peak_all > 0 ? flops / peak_all : 0) + trig / (double)nw;
         double shape = dgemm_rate(bp->N, bp->q, bp->D, quick ? 0.05 : 0.2);
         double best = 0;
         for (int i = 0; i < PEER_COUNT; i++)
             if (cell[i].state == 1 && (best == 0 || cell[i].median < best))
                 best = cell[i].median;
-        printf("\n%s: d%zu D%zu q%zu L%zu N%zu, %.3e flop; floor %.3e s; DGEMM of the run's "
-               "shape (%zu x %zu x %zu) %.2f GFLOP/s\n",
-               bp->problem, bp->d, bp->D, bp->q, bp->L, bp->N, flops, floor_s, bp->N, bp->q,
-               bp->D, shape * 1e-9);
+        double kept = 2.0 * ((double)bp->L + 1) * (double)bp->N * (double)bp->D * sizeof(double);
+        printf("\n%s: d%zu D%zu q%zu L%zu N%zu, %.3e flop; floor1 %.3e s, floor %.3e s; DGEMM "
+               "of the run's shape (%zu x %zu x %zu) %.2f GFLOP/s\n",
+               bp->problem, bp->d, bp->D, bp->q, bp->L, bp->N, flops, floor1, floor_s, bp->N,
+               bp->q, bp->D, shape * 1e-9);
+        printf("fast's memory (fast_memory_estimate: workspace and every output) %.2f MiB = "
+               "%.2f x the states and adjoint it returns (%.2f MiB)\n",
+               fast_memory_estimate(&s) / 1048576.0, fast_memory_estimate(&s) / kept,
+               kept / 1048576.0);
         printf("%-7s %13s %6s %9s %9s %8s %8s %12s\n", "impl", "median [s]", "runs", "/best",
                "GFLOP/s", "%peak", "%floor", "peak mem");
         for (int i = 0; i < PEER_COUNT; i++) {
@@ -1336,24 +1829,41 @@ static int bench_peers(int quick, int ref_default)
                 snprintf(mem, sizeof mem, "%.1f MiB", c->mem_kib / 1024);
             else
                 snprintf(mem, sizeof mem, "not meas.");
+            double fl = i == PEER_FAST1 || i == PEER_REF ? floor1 : floor_s;
             printf("%-7s %13.6e %6zu %9.2f %9.3f %8.2f %8.2f %12s\n", peer_name[i], c->median,
                    c->runs, c->median / best, flops / c->median * 1e-9,
-                   peak > 0 ? 100 * flops / c->median / peak : 0, 100 * floor_s / c->median,
-                   mem);
+                   peak > 0 ? 100 * flops / c->median / peak : 0, 100 * fl / c->median, mem);
         }
+        /* The issue's targets: fast >= 2x ahead of the best Python peer, and
+         * within 1.5x of the floor. */
+        double py = 0;
+        for (int i = PEER_NUMPY; i <= PEER_TORCH; i++)
+            if (cell[i].state == 1 && (py == 0 || cell[i].median < py))
+                py = cell[i].median;
+        if (cell[PEER_FAST].state == 1 && py > 0)
+            printf("targets: best Python peer / fast = %.2f (>= 2: %s); fast / floor = %.2f "
+                   "(<= 1.5: %s)\n",
+                   py / cell[PEER_FAST].median, py / cell[PEER_FAST].median >= 2 ? "met" : "NOT met",
+                   cell[PEER_FAST].median / floor_s,
+                   cell[PEER_FAST].median / floor_s <= 1.5 ? "met" : "NOT met");
     }
     printf("\npeak mem: fast/ref VmHWM of this process after a reset (generated problem and "
            "bench included); numpy/torch ru_maxrss of the Python process\n");
     if (!quick)
-        printf("runs: large is 1 run per peer (fast ~20 s, no warm-up of the Python peers): "
-               "not a median\n");
+        printf("runs: large is 1 run per peer (no warm-up of the Python peers): not a median\n");
     failed |= peer_exponents(quick, fast_default, &peers_tiny_ref);
+    failed |= bench_ref_floor(quick, root, driver);
     no_path_rmtree(root, err, sizeof err);
     return failed;
 }
 
 int main(int argc, char **argv)
 {
+    /* The BLAS settings nodeoracle itself runs with (one BLAS thread, the
+     * kernels named when OpenBLAS does not know the CPU: fast_linalg.h),
+     * read by OpenBLAS at load time: set them and start again. */
+    if (fast_linalg_blas_environment())
+        execv("/proc/self/exe", argv);
     int quick = 0, only_peers = 0, ref_default = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) {
