@@ -60,6 +60,9 @@ size_t fast_block_count(const no_spec *s);
 /* Blocks [*b0, *b1) of process rank of ranks (*b0 == *b1: none). */
 void fast_part_of(size_t nblocks, size_t ranks, size_t rank, size_t *b0, size_t *b1);
 
+/* The data points [*i0, *i1) of blocks [b0, b1). */
+void fast_part_points(const no_spec *s, size_t b0, size_t b1, size_t *i0, size_t *i1);
+
 /* The part of a run over blocks [b0, b1) (from fast_part_of): the rows of
  * those points in out's states, output and adjoint; out's grad_* the part's
  * sums; *sumsq its sum of squared residuals.  loss and mgrad_* untouched.

@@ -321,6 +321,13 @@ static void part_of(size_t lo, size_t hi, size_t r0, size_t r1, size_t rank, siz
         part_of(mid, hi, rm, r1, rank, b0, b1);
 }
 
+void fast_part_points(const no_spec *s, size_t b0, size_t b1, size_t *i0, size_t *i1)
+{
+    size_t B = fast_ws_block_size(s);
+    *i0 = b0 * B < s->N ? b0 * B : s->N;
+    *i1 = b1 * B < s->N ? b1 * B : s->N;
+}
+
 void fast_part_of(size_t nblocks, size_t ranks, size_t rank, size_t *b0, size_t *b1)
 {
     *b0 = *b1 = 0;

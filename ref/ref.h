@@ -138,6 +138,59 @@ int ref_loss(const ref_model *m, mpfr_t loss);
  * backward with step -h/m, with the spec's scheme.  Z holds N*D numbers. */
 int ref_flow(const ref_model *m, mpfr_t *Z, int reverse); /* 0, or -1: no memory */
 
+/* One run split across processes by data points (proofs-notes/ref-split.md).
+ * The loss and every gradient are sums over
+ * the points, which ref_run computes exactly and rounds once (mpfr_sum).  A
+ * part is a contiguous range of points: ref_run_part computes its per-point
+ * rows and the EXACT sums over its points; ref_part_finish adds the parts'
+ * exact sums exactly and rounds once, so the result is ref_run's bit for
+ * bit, whatever the number of parts and the order they come in. */
+
+/* Points of part `rank` of `ranks`: [*i0, *i1), contiguous, in rank order,
+ * sizes differing by at most one (empty when rank >= N). */
+void ref_part_of(size_t N, size_t ranks, size_t rank, size_t *i0, size_t *i1);
+
+/* The exact sums of one part: every number holds its sum without rounding,
+ * at the precision it needs (not the model's). */
+typedef struct {
+    size_t i0, i1;   /* the points summed: [i0, i1) */
+    mpfr_t loss_sum; /* sum over the points of |B z_L - y|^2 */
+    size_t ngrad;    /* L x the layer's parameter count (0: holds nothing) */
+    mpfr_t *grad;    /* every grad_* entry, the arrays concatenated in the
+                        result's order (grad_W; or grad_a, grad_u, grad_b) */
+} ref_part;
+
+void ref_part_init(ref_part *part);  /* empty: no points, no sums */
+void ref_part_clear(ref_part *part); /* releases all; init again to reuse */
+
+/* The part of ref_run over points [i0, i1) into an initialised part (its
+ * previous sums released): res (allocated here, as by ref_run) has the full
+ * output layout with those points' rows of states, output and adjoint
+ * filled, everything else zero; part the exact sums.  0, or -1 with err. */
+int ref_run_part(const ref_model *m, size_t i0, size_t i1, ref_result *res, ref_part *part,
+                 char *err, size_t len);
+
+/* A part's points and exact sums as bytes (ASCII; *buf malloc'd, the
+ * caller frees it) and back into an initialised part.  0, or -1 (no memory;
+ * import: a malformed buffer). */
+int ref_part_export(const ref_part *part, char **buf, size_t *len);
+int ref_part_import(ref_part *part, const char *buf, size_t len);
+
+/* The rows of points [i0, i1) of res's states, output and adjoint as bytes
+ * (exact) and back into a result of the same layout and precision (the
+ * gathering of the per-point outputs).  0, or -1 (no memory; import: a
+ * malformed buffer or one of another layout). */
+int ref_rows_export(const ref_result *res, size_t i0, size_t i1, char **buf, size_t *len);
+int ref_rows_import(ref_result *res, const char *buf, size_t len);
+
+/* Combine parts (any order; empty ones are skipped; the nonempty ones must
+ * cover every point exactly once) into res, which holds the gathered rows
+ * in ref_run's layout at m->prec: loss = the parts' loss sums added,
+ * rounded once, divided as ref_run divides; grad_* the rounded sums;
+ * mgrad_* as ref_run.  0, or -1 with err. */
+int ref_part_finish(const ref_model *m, ref_part *const *parts, size_t nparts, ref_result *res,
+                    char *err, size_t len);
+
 void ref_result_clear(ref_result *res);
 const ref_array *ref_result_get(const ref_result *res, const char *name);
 

@@ -365,8 +365,8 @@ static int run_points(const ref_model *m, size_t i0, size_t i1, ref_result *res,
     ws_clear(&w);
     if (bad) {
         ref_result_clear(res);
-        snprintf(err, len, "a part's exact sum would need more than %ld bits",
-                 (long)MPFR_PREC_MAX);
+        snprintf(err, len, "a part's exact sum does not fit an MPFR number (more than %ld "
+                 "bits, or beyond the exponent range)", (long)MPFR_PREC_MAX);
         return -1;
     }
     return 0;
