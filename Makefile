@@ -5,6 +5,8 @@
 #   make coverage   line coverage of problem/ ref/ fast/ oracle/ io/ (gcovr)
 #   make sanitize   the suite under ASan + UBSan
 #   make valgrind   the suite under valgrind memcheck
+#   make mpi        build/nodeoracle-mpi: gen, check and width split across MPI
+#                   ranks (docs/mpi.md; needs mpicc, from libopenmpi-dev)
 #   make bench      median timings of forward+gradient, of a GD step (fast vs ref),
 #                   of kernel GD steps as the expansion grows, and of `nodeoracle
 #                   check` from golden files vs on the fly (a benchmark, not a test)
@@ -29,7 +31,7 @@ OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 NO_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -ffp-contract=off \
             -Iproblem -Iref -Ifast -Ioracle -Iio
-LDLIBS   += -ljansson -lnettle -lmpfr -lgmp -lm -llapacke -lopenblas
+LDLIBS   += -ljansson -lnettle -lmpfr -lgmp -lm -llapacke -lopenblas -lpthread
 TESTLIBS  = -lcriterion
 
 PROBLEM_SRC = $(wildcard problem/*.c)
@@ -49,7 +51,17 @@ BIN  = $(BUILD)/nodeoracle
 TBIN = $(BUILD)/test_nodeoracle
 BBIN = $(BUILD)/bench_nodeoracle
 
-.PHONY: all deps demo test coverage sanitize valgrind bench fuzz examples-matrix install clean
+# nodeoracle-mpi (docs/mpi.md): gen, check and width split across MPI ranks.
+# Its own main (mpi/), compiled with mpicc and linked with the same library:
+# nodeoracle and libnodeoracle.a never depend on MPI.  `make test` builds it
+# when mpicc is installed (openmpi-bin, libopenmpi-dev are in DEPS); without
+# it the suite's mpi tests say so and skip.
+MPICC   ?= mpicc
+MPI_SRC  = $(wildcard mpi/*.c)
+MPI_OBJ  = $(MPI_SRC:%.c=$(BUILD)/%.o)
+MBIN     = $(BUILD)/nodeoracle-mpi
+
+.PHONY: all deps demo test mpi coverage sanitize valgrind bench fuzz examples-matrix install clean
 
 all: $(BIN) $(TBIN)
 
@@ -57,7 +69,7 @@ all: $(BIN) $(TBIN)
 # README.md lists the same packages (tests/test_install.c compares the two).
 DEPS = libmpfr-dev libgmp-dev libjansson-dev nettle-dev libcriterion-dev gcovr pkg-config \
        python3-numpy python3-venv python3-pip python3-setuptools python3-jsonschema python3-pytest \
-       gnuplot-nox libopenblas-dev liblapacke-dev
+       gnuplot-nox libopenblas-dev liblapacke-dev openmpi-bin libopenmpi-dev
 deps:
 	@missing=""; for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -82,6 +94,16 @@ $(TBIN): $(TEST_OBJ) $(BUILD)/libnodeoracle.a
 $(BBIN): $(BUILD)/bench/bench.o $(BUILD)/libnodeoracle.a
 	$(CC) $(NO_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
+$(BUILD)/mpi/%.o: mpi/%.c $(HEADERS) $(wildcard mpi/*.h)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(NO_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(MBIN): $(MPI_OBJ) $(BUILD)/libnodeoracle.a
+	$(MPICC) $(NO_CFLAGS) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+
+mpi: deps
+	@$(MAKE) --no-print-directory $(MBIN)
+
 demo: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	./$(BIN) demo
@@ -89,6 +111,8 @@ demo: deps
 # Criterion runs tests in parallel processes; -j2 matches the 2-core machines.
 test: deps
 	@$(MAKE) --no-print-directory $(TBIN) $(BIN)
+	@if command -v $(MPICC) >/dev/null 2>&1; then $(MAKE) --no-print-directory $(MBIN); \
+	else echo "make test: no $(MPICC) (libopenmpi-dev): nodeoracle-mpi not built, the mpi tests skip"; fi
 	./$(TBIN) -j2
 
 coverage: deps
@@ -109,7 +133,7 @@ sanitize: deps
 # The tests run the nodeoracle next to the test binary, so both are built.
 valgrind: deps
 	@$(MAKE) --no-print-directory $(TBIN) $(BIN)
-	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --trace-children=yes --trace-children-skip='*python*,*/validate.sh' -q ./$(TBIN) -j2
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --trace-children=yes --trace-children-skip='*python*,*/validate.sh,*mpirun*' -q ./$(TBIN) -j2
 
 # Its own build directory, so the timed library is always the -O3 one; the
 # bench also times the -O3 build-bench/nodeoracle check (found next to itself).

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "ref.h"
 #include "report.h"
 #include "resources.h"
+#include "suite.h"
 #include "train_candidate.h"
 #include "train_compare.h"
 
@@ -963,84 +965,356 @@ enum { C_PASS, C_FAIL, C_UNVERIFIABLE, C_REF_WEAK, C_ERROR, C_MISSING, C_COUNT }
 static const char *const count_names[C_COUNT] = {"pass", "fail", "unverifiable",
                                                  "ref_too_weak", "error", "missing"};
 
-static int check_directory(const check_args *a)
+/* ---- check over directories in steps (suite.h): the serial command below,
+ * and nodeoracle-mpi, which runs the problems on other processes ---------- */
+
+struct no_check_dir {
+    check_args a;
+    char **names, **cnames; /* problems (sorted), candidate directories */
+    int n, nc;
+    int counts[C_COUNT], worst;
+    json_t *rows;
+};
+
+/* One problem's outcome: what emit prints. */
+struct no_check_item {
+    check_result res;
+    int missing;
+    char prob[NO_PATH_MAX], cand[NO_PATH_MAX];
+};
+
+static no_check_dir *check_dir_new(const check_args *a)
+{
+    no_check_dir *c = calloc(1, sizeof *c);
+    if (c) {
+        c->a = *a;
+        c->worst = NO_EXIT_PASS;
+    }
+    return c;
+}
+
+int no_check_dir_open(int argc, char **argv, no_check_dir **cp)
+{
+    *cp = NULL;
+    check_args a;
+    int rc = parse(argc, argv, &a);
+    if (rc)
+        return rc < 0 ? NO_EXIT_USAGE : rc == 1 ? NO_EXIT_PASS : rc;
+    if (!a.problems)
+        return -1; /* one problem: nothing to split */
+    if (!(*cp = check_dir_new(&a)))
+        return no_report_error("out of memory");
+    return NO_EXIT_PASS;
+}
+
+int no_check_dir_list(no_check_dir *c)
 {
     char err[NO_PATH_MAX + 256];
     struct stat st;
+    const check_args *a = &c->a;
     if (stat(a->candidates, &st) || !S_ISDIR(st.st_mode)) {
         snprintf(err, sizeof err, "%s: %s", a->candidates,
                  errno == ENOENT ? "no such directory" : "not a directory");
         return no_report_error(err);
     }
-    int n = 0, nc = 0;
-    char **names = list_dirs(a->problems, "problem.json", &n, err, sizeof err);
-    if (!names)
+    c->names = list_dirs(a->problems, "problem.json", &c->n, err, sizeof err);
+    if (!c->names)
         return no_report_error(err);
-    if (n == 0) {
-        free(names);
+    if (c->n == 0) {
         snprintf(err, sizeof err, "%s: no problem directories in it (DIR/NAME/problem.json, "
                  "as nodeoracle gen --suite writes)", a->problems);
         return no_report_error(err);
     }
-    char **cnames = list_dirs(a->candidates, NULL, &nc, err, sizeof err);
-    if (!cnames) {
-        free_names(names, n);
+    c->cnames = list_dirs(a->candidates, NULL, &c->nc, err, sizeof err);
+    if (!c->cnames)
         return no_report_error(err);
-    }
-    int counts[C_COUNT] = {0}, worst = NO_EXIT_PASS;
-    json_t *rows = json_array();
     if (!a->json)
-        printf("check: %d problem%s in %s, candidates in %s\n", n, n == 1 ? "" : "s",
+        printf("check: %d problem%s in %s, candidates in %s\n", c->n, c->n == 1 ? "" : "s",
                a->problems, a->candidates);
-    for (int i = 0; i < n; i++) {
-        char prob[NO_PATH_MAX], cand[NO_PATH_MAX], label[32];
-        check_result res;
-        memset(&res, 0, sizeof res);
-        int missing = 0;
-        if (no_path_join(prob, sizeof prob, a->problems, names[i], err, sizeof err) ||
-            no_path_join(cand, sizeof cand, a->candidates, names[i], err, sizeof err)) {
-            res.status = NO_EXIT_USAGE;
-            snprintf(res.err, sizeof res.err, "%.900s", err);
-            snprintf(res.verdict, sizeof res.verdict, "error");
-        } else if (stat(cand, &st) && errno == ENOENT) {
-            missing = 1;
-            res.status = NO_EXIT_USAGE;
-            snprintf(res.err, sizeof res.err, "%.700s: no candidate directory for problem %.200s",
-                     cand, names[i]);
-            snprintf(res.verdict, sizeof res.verdict, "missing");
-        } else {
-            snprintf(label, sizeof label, "[%d/%d]", i + 1, n);
-            check_one(a, prob, cand, 0, label, &res);
-        }
-        int c = missing                                ? C_MISSING
-                : res.status == NO_EXIT_USAGE          ? C_ERROR
-                : res.status == NO_EXIT_PASS           ? C_PASS
-                : res.status == NO_EXIT_MISMATCH       ? C_FAIL
-                : !strcmp(res.verdict, "ref_too_weak") ? C_REF_WEAK
-                                                       : C_UNVERIFIABLE;
-        counts[c]++;
-        if (severity(res.status) > severity(worst))
-            worst = res.status;
-        if (res.status == NO_EXIT_USAGE)
-            fprintf(stderr, "nodeoracle: %s\n", res.err);
-        if (a->json) {
-            json_t *o = json_object();
-            json_object_set_new(o, "name", no_report_str(names[i]));
-            json_object_set_new(o, "problem", no_report_str(prob));
-            json_object_set_new(o, "candidate", no_report_str(cand));
-            json_object_set_new(o, "verdict", json_string(count_names[c]));
-            json_object_set_new(o, "exit_status", json_integer(res.status));
-            json_object_set_new(o, "message", res.status == NO_EXIT_USAGE
-                                                  ? no_report_str(res.err)
-                                                  : json_null());
-            json_object_set_new(o, "report", res.json ? res.json : json_null());
-            json_array_append_new(rows, o);
-        } else {
-            printf("  %-40s %-13s %s\n", names[i], count_names[c],
-                   res.status == NO_EXIT_USAGE ? res.err : res.note);
-        }
-        fflush(stdout);
+    return NO_EXIT_PASS;
+}
+
+int no_check_dir_count(const no_check_dir *c)
+{
+    return c->n;
+}
+
+char *no_check_dir_names_pack(const no_check_dir *c, size_t *len)
+{
+    size_t n = 0;
+    for (int i = 0; i < c->n; i++)
+        n += strlen(c->names[i]) + 1;
+    char *buf = malloc(n ? n : 1), *p = buf;
+    for (int i = 0; buf && i < c->n; i++) {
+        size_t k = strlen(c->names[i]) + 1;
+        memcpy(p, c->names[i], k);
+        p += k;
     }
+    *len = buf ? n : 0;
+    return buf;
+}
+
+int no_check_dir_names_unpack(no_check_dir *c, const char *buf, size_t len)
+{
+    int n = 0;
+    for (size_t k = 0; k < len; k++)
+        n += buf[k] == 0;
+    if (len && buf[len - 1])
+        return -1;
+    char **names = calloc((size_t)(n ? n : 1), sizeof *names);
+    if (!names)
+        return -1;
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        if (!(names[i] = strdup(buf + at))) {
+            free_names(names, i);
+            return -1;
+        }
+        at += strlen(buf + at) + 1;
+    }
+    c->names = names;
+    c->n = n;
+    return 0;
+}
+
+/* A member of problem.json as a positive integer, else 1 (a cost estimate:
+ * the check itself reports a bad file). */
+static double json_size(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_integer(v) && json_integer_value(v) > 0 ? (double)json_integer_value(v) : 1;
+}
+
+double no_check_dir_cost(const no_check_dir *c, int i)
+{
+    char dir[NO_PATH_MAX], path[NO_PATH_MAX], err[256];
+    if (no_path_join(dir, sizeof dir, c->a.problems, c->names[i], err, sizeof err) ||
+        no_path_join(path, sizeof path, dir, "problem.json", err, sizeof err))
+        return 1;
+    FILE *f = no_path_open_regular(path, 1 << 20, err, sizeof err);
+    if (!f)
+        return 1;
+    json_error_t jerr;
+    json_t *o = json_loadf(f, 0, &jerr);
+    fclose(f);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return 1;
+    }
+    no_spec s;
+    no_spec_default(&s);
+    s.N = (size_t)json_size(o, "N");
+    s.D = (size_t)json_size(o, "D");
+    s.L = (size_t)json_size(o, "L");
+    s.m = (size_t)json_size(o, "m");
+    const char *fam = json_string_value(json_object_get(o, "family"));
+    const char *sch = json_string_value(json_object_get(o, "scheme"));
+    s.family = fam && !strcmp(fam, "rff")   ? NO_FAMILY_RFF
+               : fam && !strcmp(fam, "mlp") ? NO_FAMILY_MLP
+                                            : NO_FAMILY_LINEAR;
+    s.q = s.family == NO_FAMILY_RFF ? (size_t)json_size(o, "q") : 0;
+    s.M = s.family == NO_FAMILY_MLP ? (size_t)json_size(o, "M") : 0;
+    if (!sch || no_scheme_parse(sch, &s.scheme))
+        s.scheme = NO_SCHEME_EULER;
+    json_decref(o);
+    return no_suite_cost(&s);
+}
+
+no_check_item *no_check_dir_run(const no_check_dir *c, int i)
+{
+    no_check_item *it = calloc(1, sizeof *it);
+    if (!it)
+        return NULL;
+    const check_args *a = &c->a;
+    check_result *res = &it->res;
+    char err[NO_PATH_MAX + 256], label[32];
+    struct stat st;
+    if (no_path_join(it->prob, sizeof it->prob, a->problems, c->names[i], err, sizeof err) ||
+        no_path_join(it->cand, sizeof it->cand, a->candidates, c->names[i], err, sizeof err)) {
+        res->status = NO_EXIT_USAGE;
+        snprintf(res->err, sizeof res->err, "%.900s", err);
+        snprintf(res->verdict, sizeof res->verdict, "error");
+    } else if (stat(it->cand, &st) && errno == ENOENT) {
+        it->missing = 1;
+        res->status = NO_EXIT_USAGE;
+        snprintf(res->err, sizeof res->err, "%.700s: no candidate directory for problem %.200s",
+                 it->cand, c->names[i]);
+        snprintf(res->verdict, sizeof res->verdict, "missing");
+    } else {
+        snprintf(label, sizeof label, "[%d/%d]", i + 1, c->n);
+        check_one(a, it->prob, it->cand, 0, label, res);
+    }
+    return it;
+}
+
+/* ---- an item as bytes: int32 status, usage, missing; then the strings err,
+ * verdict, note, prob, cand and the report's JSON text (compact, members in
+ * order, reals to 17 digits: json_loads gives back the same doubles), each
+ * a uint32 length and its bytes (the JSON: length 0 when there is none). */
+
+static int put_bytes(char **buf, size_t *n, size_t *cap, const void *p, size_t k)
+{
+    if (*n + k > *cap) {
+        size_t c = *cap ? *cap : 256;
+        while (c < *n + k)
+            c *= 2;
+        char *t = realloc(*buf, c);
+        if (!t)
+            return -1;
+        *buf = t;
+        *cap = c;
+    }
+    if (k)
+        memcpy(*buf + *n, p, k);
+    *n += k;
+    return 0;
+}
+
+static int put_str(char **buf, size_t *n, size_t *cap, const char *s)
+{
+    size_t k = s ? strlen(s) : 0;
+    uint32_t k32 = (uint32_t)k;
+    if (k > UINT32_MAX)
+        return -1;
+    return put_bytes(buf, n, cap, &k32, sizeof k32) || put_bytes(buf, n, cap, s, k) ? -1 : 0;
+}
+
+char *no_check_item_pack(const no_check_item *it, size_t *len)
+{
+    char *buf = NULL, *js = NULL;
+    size_t n = 0, cap = 0;
+    const check_result *r = &it->res;
+    int32_t ints[3] = {r->status, r->usage, it->missing};
+    if (r->json && !(js = json_dumps(r->json, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                                  JSON_REAL_PRECISION(17)))) {
+        *len = 0;
+        return NULL;
+    }
+    int bad = put_bytes(&buf, &n, &cap, ints, sizeof ints) || put_str(&buf, &n, &cap, r->err) ||
+              put_str(&buf, &n, &cap, r->verdict) || put_str(&buf, &n, &cap, r->note) ||
+              put_str(&buf, &n, &cap, it->prob) || put_str(&buf, &n, &cap, it->cand) ||
+              put_str(&buf, &n, &cap, js);
+    free(js);
+    if (bad) {
+        free(buf);
+        *len = 0;
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* The next string of the item's bytes into dst (size dn, NUL-terminated);
+ * with dst NULL the string is returned malloc'd in *out. */
+static int get_str(const char *buf, size_t len, size_t *at, char *dst, size_t dn, char **out)
+{
+    uint32_t k;
+    if (*at + sizeof k > len)
+        return -1;
+    memcpy(&k, buf + *at, sizeof k);
+    *at += sizeof k;
+    if (k > len - *at)
+        return -1;
+    if (dst) {
+        if (k >= dn)
+            return -1;
+        memcpy(dst, buf + *at, k);
+        dst[k] = 0;
+    } else {
+        if (!(*out = malloc((size_t)k + 1)))
+            return -1;
+        memcpy(*out, buf + *at, k);
+        (*out)[k] = 0;
+    }
+    *at += k;
+    return 0;
+}
+
+no_check_item *no_check_item_unpack(const char *buf, size_t len)
+{
+    no_check_item *it = calloc(1, sizeof *it);
+    int32_t ints[3];
+    size_t at = sizeof ints;
+    char *js = NULL;
+    check_result *r = it ? &it->res : NULL;
+    if (!it || len < sizeof ints)
+        goto bad;
+    memcpy(ints, buf, sizeof ints);
+    r->status = ints[0];
+    r->usage = ints[1];
+    it->missing = ints[2];
+    if (get_str(buf, len, &at, r->err, sizeof r->err, NULL) ||
+        get_str(buf, len, &at, r->verdict, sizeof r->verdict, NULL) ||
+        get_str(buf, len, &at, r->note, sizeof r->note, NULL) ||
+        get_str(buf, len, &at, it->prob, sizeof it->prob, NULL) ||
+        get_str(buf, len, &at, it->cand, sizeof it->cand, NULL) ||
+        get_str(buf, len, &at, NULL, 0, &js) || at != len)
+        goto bad;
+    if (js[0]) {
+        json_error_t jerr;
+        if (!(r->json = json_loads(js, 0, &jerr)))
+            goto bad;
+    }
+    free(js);
+    return it;
+bad:
+    free(js);
+    free(it);
+    return NULL;
+}
+
+void no_check_item_free(no_check_item *it)
+{
+    if (it)
+        json_decref(it->res.json);
+    free(it);
+}
+
+void no_check_dir_emit(no_check_dir *c, int i, no_check_item *it)
+{
+    const check_args *a = &c->a;
+    check_result *res = &it->res;
+    int cl = it->missing                           ? C_MISSING
+             : res->status == NO_EXIT_USAGE          ? C_ERROR
+             : res->status == NO_EXIT_PASS           ? C_PASS
+             : res->status == NO_EXIT_MISMATCH       ? C_FAIL
+             : !strcmp(res->verdict, "ref_too_weak") ? C_REF_WEAK
+                                                     : C_UNVERIFIABLE;
+    c->counts[cl]++;
+    if (severity(res->status) > severity(c->worst))
+        c->worst = res->status;
+    if (res->status == NO_EXIT_USAGE)
+        fprintf(stderr, "nodeoracle: %s\n", res->err);
+    if (a->json) {
+        if (!c->rows)
+            c->rows = json_array();
+        json_t *o = json_object();
+        json_object_set_new(o, "name", no_report_str(c->names[i]));
+        json_object_set_new(o, "problem", no_report_str(it->prob));
+        json_object_set_new(o, "candidate", no_report_str(it->cand));
+        json_object_set_new(o, "verdict", json_string(count_names[cl]));
+        json_object_set_new(o, "exit_status", json_integer(res->status));
+        json_object_set_new(o, "message", res->status == NO_EXIT_USAGE
+                                              ? no_report_str(res->err)
+                                              : json_null());
+        json_object_set_new(o, "report", res->json ? res->json : json_null());
+        res->json = NULL; /* taken over by the row */
+        json_array_append_new(c->rows, o);
+    } else {
+        printf("  %-40s %-13s %s\n", c->names[i], count_names[cl],
+               res->status == NO_EXIT_USAGE ? res->err : res->note);
+    }
+    fflush(stdout);
+    no_check_item_free(it);
+}
+
+int no_check_dir_finish(no_check_dir *c)
+{
+    const check_args *a = &c->a;
+    int n = c->n, nc = c->nc, worst = c->worst, *counts = c->counts;
+    char **names = c->names, **cnames = c->cnames;
+    json_t *rows = c->rows ? c->rows : json_array();
+    c->rows = NULL;
     /* candidate directories no problem asked for (a typo in a name) */
     json_t *extra = json_array();
     int nextra = 0;
@@ -1065,8 +1339,8 @@ static int check_directory(const check_args *a)
         json_object_set_new(root, "exit_status", json_integer(worst));
         json_t *co = json_object();
         json_object_set_new(co, "total", json_integer(n));
-        for (int c = 0; c < C_COUNT; c++)
-            json_object_set_new(co, count_names[c], json_integer(counts[c]));
+        for (int k = 0; k < C_COUNT; k++)
+            json_object_set_new(co, count_names[k], json_integer(counts[k]));
         json_object_set_new(root, "counts", co);
         json_object_set_new(root, "unmatched_candidates", extra);
         json_object_set_new(root, "problems", rows);
@@ -1083,9 +1357,40 @@ static int check_directory(const check_args *a)
             printf(", %d unmatched candidate director%s", nextra, nextra == 1 ? "y" : "ies");
         printf(" (exit %d)\n", worst);
     }
-    free_names(names, n);
-    free_names(cnames, nc);
+    no_check_dir_free(c);
     return worst;
+}
+
+void no_check_dir_free(no_check_dir *c)
+{
+    if (!c)
+        return;
+    free_names(c->names, c->n);
+    free_names(c->cnames, c->nc);
+    json_decref(c->rows);
+    free(c);
+}
+
+/* The whole directory in this process: the steps above in a row. */
+static int check_directory(const check_args *a)
+{
+    no_check_dir *c = check_dir_new(a);
+    if (!c)
+        return no_report_error("out of memory");
+    int rc = no_check_dir_list(c);
+    if (rc) {
+        no_check_dir_free(c);
+        return rc;
+    }
+    for (int i = 0; i < c->n; i++) {
+        no_check_item *it = no_check_dir_run(c, i);
+        if (!it) {
+            no_check_dir_free(c);
+            return no_report_error("out of memory");
+        }
+        no_check_dir_emit(c, i, it);
+    }
+    return no_check_dir_finish(c);
 }
 
 int no_cmd_check(int argc, char **argv)

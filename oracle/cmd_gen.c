@@ -385,10 +385,20 @@ static void gen_unpublish(gen_slot *s, char *err, size_t len)
     s->state = GEN_BUILT;
 }
 
-/* Build problem i into its temporary: the files, the manifest (last), and
- * the permissions mkdir(2) would have given (mkdtemp's are 0700). */
-static int gen_build(gen_slot *s, const char *out, const no_spec *spec, long prec, char *err,
-                     size_t len)
+/* ---- gen in steps (suite.h): the serial command below, and nodeoracle-mpi -- */
+
+struct no_gen {
+    const char *suite, *out;
+    long prec;
+    int n;
+    no_spec specs[NO_SUITE_MAX];
+    gen_slot *slots;
+    int lock;    /* the lock on out, or -1 */
+    size_t made; /* gen_missing_from(out): what no_path_mkdirs created */
+};
+
+/* Make slot s's temporary OUT/.NAME.tmp.XXXXXX (mkdtemp: 0700, private). */
+static int gen_slot_mkdtemp(gen_slot *s, const char *out, char *err, size_t len)
 {
     char tname[160];
     snprintf(tname, sizeof tname, ".%s.tmp.XXXXXX", s->name);
@@ -399,7 +409,14 @@ static int gen_build(gen_slot *s, const char *out, const no_spec *spec, long pre
         return no_errorf(err, len, "%s: cannot create a directory in it: %s", out,
                          strerror(errno));
     s->state = GEN_BUILT;
-    if (gen_one(s->tmp, s->dest, spec, prec, err, len) || no_manifest_write(s->tmp, err, len))
+    return 0;
+}
+
+/* The manifest (last) and the permissions mkdir(2) would have given
+ * (mkdtemp's are 0700). */
+static int gen_slot_seal(gen_slot *s, char *err, size_t len)
+{
+    if (no_manifest_write(s->tmp, err, len))
         return -1;
     mode_t um = umask(0);
     umask(um);
@@ -408,8 +425,11 @@ static int gen_build(gen_slot *s, const char *out, const no_spec *spec, long pre
     return 0;
 }
 
-int no_cmd_gen(int argc, char **argv)
+/* Check the options.  Help and usage errors are printed here; *g is then
+ * NULL and the return value the exit status. */
+int no_gen_open(int argc, char **argv, no_gen **gp)
 {
+    *gp = NULL;
     const char *suite = NULL, *out = NULL;
     long prec = 192;
     char err[1024]; /* room for a long path and what to do about it */
@@ -456,22 +476,33 @@ int no_cmd_gen(int argc, char **argv)
     if ((!suite && !gave_problem) || !out)
         return no_cmd_usage_error("gen needs --suite NAME or problem options (e.g. --family "
                                   "rff), and --out DIR");
-    no_spec specs[NO_SUITE_MAX];
-    int n = 1;
+    no_gen *g = calloc(1, sizeof *g);
+    if (!g)
+        return no_cmd_usage_error("out of memory");
+    g->suite = suite;
+    g->out = out;
+    g->prec = prec;
+    g->lock = -1;
+    g->n = 1;
     if (suite) {
-        n = no_suite_specs(suite, specs);
-        if (n < 0) {
+        g->n = no_suite_specs(suite, g->specs);
+        if (g->n < 0) {
+            free(g);
             snprintf(err, sizeof err, "unknown suite '%s' (known: %s)", suite, no_suite_names());
             return no_cmd_usage_error(err);
         }
     } else {
-        specs[0] = one;
+        g->specs[0] = one;
     }
+    int n = g->n;
     for (int i = 0; i < n; i++)
-        if (no_spec_validate(&specs[i], NO_REQ_NONE, err, sizeof err))
+        if (no_spec_validate(&g->specs[i], NO_REQ_NONE, err, sizeof err)) {
+            free(g);
             return no_cmd_usage_error(err);
+        }
     /* Everything that can be refused is refused before anything is made. */
     if (prec < GEN_MIN_BITS) {
+        free(g);
         snprintf(err, sizeof err, "--prec: gen needs at least %d bits (every golden value "
                                   "must have %d certified bits), got %ld",
                  GEN_MIN_BITS, GEN_MIN_BITS, prec);
@@ -483,58 +514,121 @@ int no_cmd_gen(int argc, char **argv)
             snprintf(what, sizeof what, "problem %d of %d of suite %.16s", i + 1, n, suite);
         else
             snprintf(what, sizeof what, "this problem");
-        if (no_res_require(no_res_gen_bytes(&specs[i], prec), what, "use a smaller --prec", err,
-                           sizeof err)) {
+        if (no_res_require(no_res_gen_bytes(&g->specs[i], prec), what, "use a smaller --prec",
+                           err, sizeof err)) {
+            free(g);
             fprintf(stderr, "nodeoracle: %s\n", err);
             return NO_EXIT_USAGE;
         }
     }
-    gen_slot *slots = calloc((size_t)n, sizeof *slots);
-    if (!slots)
+    g->slots = calloc((size_t)(n > 0 ? n : 1), sizeof *g->slots);
+    if (!g->slots) {
+        free(g);
         return no_cmd_usage_error("out of memory");
+    }
+    for (int i = 0; i < n; i++)
+        problem_name(g->slots[i].name, sizeof g->slots[i].name, i, &g->specs[i]);
+    *gp = g;
+    return NO_EXIT_PASS;
+}
+
+int no_gen_count(const no_gen *g)
+{
+    return g->n;
+}
+
+const no_spec *no_gen_spec(const no_gen *g, int i)
+{
+    return &g->specs[i];
+}
+
+const char *no_gen_name(const no_gen *g, int i)
+{
+    return g->slots[i].name;
+}
+
+const char *no_gen_out(const no_gen *g)
+{
+    return g->out;
+}
+
+int no_gen_prepare(no_gen *g, char *err, size_t len)
+{
     int rc = 0;
     struct stat st;
-    int out_exists = stat(out, &st) == 0 && S_ISDIR(st.st_mode);
-    for (int i = 0; !rc && i < n; i++) {
-        problem_name(slots[i].name, sizeof slots[i].name, i, &specs[i]);
-        rc = no_path_join(slots[i].dest, sizeof slots[i].dest, out, slots[i].name, err,
-                          sizeof err) ||
-             (out_exists && gen_check_dest(slots[i].dest, err, sizeof err));
-    }
-    size_t made = rc ? 0 : gen_missing_from(out);
-    if (!rc && no_path_mkdirs(out, err, sizeof err))
+    int out_exists = stat(g->out, &st) == 0 && S_ISDIR(st.st_mode);
+    for (int i = 0; !rc && i < g->n; i++)
+        rc = no_path_join(g->slots[i].dest, sizeof g->slots[i].dest, g->out, g->slots[i].name,
+                          err, len) ||
+             (out_exists && gen_check_dest(g->slots[i].dest, err, len));
+    g->made = rc ? 0 : gen_missing_from(g->out);
+    if (!rc && no_path_mkdirs(g->out, err, len))
         rc = -1;
     /* The lock keeps a second gen out of this directory (each would take
      * the other's temporaries for stale ones), and lets us remove stale
      * ones: no live gen is writing them.  Without locks (NFS) none are. */
-    int lock = -1;
     if (!rc) {
-        int r = no_path_lock_dir(out, &lock, err, sizeof err);
+        int r = no_path_lock_dir(g->out, &g->lock, err, len);
         if (r == 1) {
-            rc = no_errorf(err, sizeof err, "%s: another nodeoracle gen is writing into it; "
-                                            "wait for it to finish", out);
-            made = 0; /* that gen may have made it, a moment after we looked */
+            rc = no_errorf(err, len, "%s: another nodeoracle gen is writing into it; "
+                                     "wait for it to finish", g->out);
+            g->made = 0; /* that gen may have made it, a moment after we looked */
         } else if (r < 0) {
             rc = -1;
         } else if (r == 0) {
-            gen_remove_stale(out);
+            gen_remove_stale(g->out);
         }
     }
+    return rc ? -1 : 0;
+}
+
+int no_gen_write(const no_gen *g, int i, const char *dir, char *err, size_t len)
+{
+    char label[NO_PATH_MAX]; /* OUT/NAME, as the serial gen's messages name it */
+    if (no_path_join(label, sizeof label, g->out, g->slots[i].name, err, len) ||
+        gen_one(dir, label, &g->specs[i], g->prec, err, len) ||
+        no_manifest_write(dir, err, len))
+        return -1;
+    return 0;
+}
+
+int no_gen_build(no_gen *g, int i, const char *label, char *err, size_t len)
+{
+    gen_slot *s = &g->slots[i];
+    no_progress_begin(label);
+    int rc = gen_slot_mkdtemp(s, g->out, err, len) ||
+             gen_one(s->tmp, s->dest, &g->specs[i], g->prec, err, len) ||
+             gen_slot_seal(s, err, len);
+    no_progress_end();
+    return rc ? -1 : 0;
+}
+
+int no_gen_slot_open(no_gen *g, int i, char *path, size_t n, char *err, size_t len)
+{
+    gen_slot *s = &g->slots[i];
+    if (gen_slot_mkdtemp(s, g->out, err, len))
+        return -1;
+    if (strlen(s->tmp) >= n)
+        return no_errorf(err, len, "%s: path too long", s->tmp);
+    memcpy(path, s->tmp, strlen(s->tmp) + 1);
+    return 0;
+}
+
+int no_gen_slot_seal(no_gen *g, int i, char *err, size_t len)
+{
+    return gen_slot_seal(&g->slots[i], err, len);
+}
+
+int no_gen_finish(no_gen *g, int rc, const char *why)
+{
+    char err[1024];
+    snprintf(err, sizeof err, "%s", rc ? why : "");
+    int n = g->n;
+    gen_slot *slots = g->slots;
     /* All problems are built into temporaries first, every destination is
      * checked again (under the lock), and only then published, each by a
      * swap; a failed publish swaps the earlier ones back.  The unit is the
      * whole suite: a failed gen leaves --out as it found it. */
-    for (int i = 0; !rc && i < n; i++) {
-        clock_t t0 = clock();
-        char label[32];
-        snprintf(label, sizeof label, "[%d/%d]", i + 1, n);
-        no_progress_begin(label);
-        rc = gen_build(&slots[i], out, &specs[i], prec, err, sizeof err);
-        no_progress_end();
-        if (!rc)
-            fprintf(stderr, "[%d/%d] %s (%.1f s)\n", i + 1, n, slots[i].name,
-                    (double)(clock() - t0) / CLOCKS_PER_SEC);
-    }
     for (int i = 0; !rc && i < n; i++)
         rc = gen_check_dest(slots[i].dest, err, sizeof err);
     if (!rc) {
@@ -556,16 +650,19 @@ int no_cmd_gen(int argc, char **argv)
     /* The temporaries: the new trees after a failure, the old ones (already
      * checked to be gen's) after success. */
     for (int i = 0; i < n; i++) {
-        char why[512];
+        char note[512];
         if (slots[i].state != GEN_EMPTY &&
-            no_manifest_remove(slots[i].tmp, 1, why, sizeof why) && !rc)
-            fprintf(stderr, "nodeoracle: note: kept %s: %s\n", slots[i].tmp, why);
+            no_manifest_remove(slots[i].tmp, 1, note, sizeof note) && !rc)
+            fprintf(stderr, "nodeoracle: note: kept %s: %s\n", slots[i].tmp, note);
     }
-    if (lock >= 0)
-        close(lock);
+    if (g->lock >= 0)
+        close(g->lock);
+    g->lock = -1;
     char first[NO_PATH_MAX]; /* the one problem's directory, for the last line */
     snprintf(first, sizeof first, "%s", slots[0].dest);
-    free(slots);
+    const char *suite = g->suite, *out = g->out;
+    size_t made = g->made;
+    no_gen_free(g);
     if (rc) {
         gen_unmake(out, made);
         fprintf(stderr, "nodeoracle: %s\n", err);
@@ -576,4 +673,35 @@ int no_cmd_gen(int argc, char **argv)
     else
         printf("nodeoracle: wrote 1 problem with golden references to %s\n", first);
     return NO_EXIT_PASS;
+}
+
+void no_gen_free(no_gen *g)
+{
+    if (!g)
+        return;
+    if (g->lock >= 0)
+        close(g->lock);
+    free(g->slots);
+    free(g);
+}
+
+int no_cmd_gen(int argc, char **argv)
+{
+    no_gen *g;
+    int status = no_gen_open(argc, argv, &g);
+    if (!g)
+        return status;
+    char err[1024];
+    int n = g->n;
+    int rc = no_gen_prepare(g, err, sizeof err);
+    for (int i = 0; !rc && i < n; i++) {
+        clock_t t0 = clock();
+        char label[32];
+        snprintf(label, sizeof label, "[%d/%d]", i + 1, n);
+        rc = no_gen_build(g, i, label, err, sizeof err);
+        if (!rc)
+            fprintf(stderr, "[%d/%d] %s (%.1f s)\n", i + 1, n, g->slots[i].name,
+                    (double)(clock() - t0) / CLOCKS_PER_SEC);
+    }
+    return no_gen_finish(g, rc, err);
 }

@@ -134,6 +134,15 @@ static void on_progress(void *ctx, size_t done, size_t total)
     no_progress_tick((void *)c->label, "run", done, total, (double)done / (double)total);
 }
 
+struct no_width_cmd {
+    int mlp;
+    no_width_opts o;       /* rff */
+    no_width_mlp_opts mo;  /* mlp */
+    const char *out;
+    int json, quiet;
+    prog_ctx pc;
+};
+
 static int write_csv(const char *dir, const no_width_result *r, char *err, size_t len)
 {
     no_atomic w;
@@ -324,26 +333,12 @@ static json_t *mlp_fit_json(const no_width_mlp_result *r, size_t n, int k)
     return o;
 }
 
-static int run_mlp(no_width_mlp_opts *o, const char *out, int json, int quiet)
+/* The mlp result: --out files, then the table or the JSON report; frees r. */
+static int mlp_report(const no_width_mlp_opts *o, const char *out, int json, int quiet,
+                      no_width_mlp_result *rp)
 {
     char err[512];
-    o->spec.q = 0;
-    o->spec.M = o->Mmin;
-    if (no_width_mlp_validate(o, err, sizeof err))
-        return no_cmd_usage_error(err);
-    if (out && no_path_mkdirs(out, err, sizeof err))
-        return no_report_error(err);
-    prog_ctx pc = {"width"};
-    if (!quiet) {
-        o->progress = on_progress;
-        o->progress_ctx = &pc;
-    }
-    no_width_mlp_result r;
-    no_progress_begin("width");
-    int rc = no_width_mlp_run(o, &r, err, sizeof err);
-    no_progress_end();
-    if (rc)
-        return no_report_error(err);
+    no_width_mlp_result r = *rp;
     if (out && (mlp_write_csv(out, &r, err, sizeof err) ||
                 mlp_write_png(out, &r, err, sizeof err))) {
         no_width_mlp_result_clear(&r);
@@ -434,8 +429,9 @@ static int run_mlp(no_width_mlp_opts *o, const char *out, int json, int quiet)
     return NO_EXIT_PASS;
 }
 
-int no_cmd_width(int argc, char **argv)
+int no_width_cmd_open(int argc, char **argv, no_width_cmd **cp)
 {
+    *cp = NULL;
     no_width_opts o;
     memset(&o, 0, sizeof o);
     no_spec_default(&o.spec);
@@ -525,8 +521,16 @@ int no_cmd_width(int argc, char **argv)
             return no_cmd_usage_error(err);
         i++;
     }
+    no_width_cmd *c = calloc(1, sizeof *c);
+    if (!c)
+        return no_report_error("out of memory");
+    c->out = out;
+    c->json = json;
+    c->quiet = quiet;
+    c->pc.label = "width";
     if (o.spec.family == NO_FAMILY_MLP) {
         if (rff_only) {
+            free(c);
             snprintf(err, sizeof err, "%s: an option of width --family rff, not of mlp (whose "
                                       "widths are --Mmin..--Mmax)", rff_only);
             return no_cmd_usage_error(err);
@@ -538,35 +542,75 @@ int no_cmd_width(int argc, char **argv)
         mo.prec = o.prec;
         mo.level = o.level;
         mo.impl = o.impl;
-        return run_mlp(&mo, out, json, quiet);
+        mo.spec.q = 0;
+        mo.spec.M = mo.Mmin;
+        if (no_width_mlp_validate(&mo, err, sizeof err)) {
+            free(c);
+            return no_cmd_usage_error(err);
+        }
+        c->mlp = 1;
+        c->mo = mo;
+        *cp = c;
+        return NO_EXIT_PASS;
     }
     if (o.spec.family != NO_FAMILY_RFF) {
+        free(c);
         snprintf(err, sizeof err, "--family: the width limit is defined for rff (q -> infinity) "
                                   "and mlp (M -> infinity) only");
         return no_cmd_usage_error(err);
     }
     if (mlp_only || param_scale) {
+        free(c);
         snprintf(err, sizeof err, "%s: not an option of width --family rff (%s)",
                  mlp_only ? mlp_only : param_scale,
                  mlp_only ? "it belongs to --family mlp" : "rff starts from W = 0");
         return no_cmd_usage_error(err);
     }
     o.spec.q = o.qmin;
-    if (no_width_validate(&o, err, sizeof err))
+    if (no_width_validate(&o, err, sizeof err)) {
+        free(c);
         return no_cmd_usage_error(err);
-    if (out && no_path_mkdirs(out, err, sizeof err))
-        return no_report_error(err);
-    prog_ctx pc = {"width"};
-    if (!quiet) {
-        o.progress = on_progress;
-        o.progress_ctx = &pc;
     }
-    no_width_result r;
-    no_progress_begin("width");
-    int rc = no_width_run(&o, &r, err, sizeof err);
-    no_progress_end();
-    if (rc)
+    c->o = o;
+    *cp = c;
+    return NO_EXIT_PASS;
+}
+
+int no_width_cmd_prepare(no_width_cmd *c)
+{
+    char err[512];
+    if (c->out && no_path_mkdirs(c->out, err, sizeof err))
         return no_report_error(err);
+    return NO_EXIT_PASS;
+}
+
+int no_width_cmd_sweep(no_width_cmd *c, no_width_sweep **sw)
+{
+    char err[512];
+    if (c->mlp ? no_width_mlp_sweep_open(&c->mo, sw, err, sizeof err)
+               : no_width_sweep_open(&c->o, sw, err, sizeof err))
+        return no_report_error(err);
+    return NO_EXIT_PASS;
+}
+
+void no_width_cmd_progress(no_width_cmd *c, size_t done, size_t total)
+{
+    if (!c->quiet)
+        on_progress(&c->pc, done, total);
+}
+
+void no_width_cmd_free(no_width_cmd *c)
+{
+    free(c);
+}
+
+/* The rff result: --out files, then the table or the JSON report; frees r. */
+static int rff_report(const no_width_opts *op, const char *out, int json, int quiet,
+                      no_width_result *rp)
+{
+    char err[512];
+    no_width_opts o = *op;
+    no_width_result r = *rp;
     if (out && (write_csv(out, &r, err, sizeof err) || write_png(out, &r, err, sizeof err))) {
         no_width_result_clear(&r);
         return no_report_error(err);
@@ -639,4 +683,66 @@ int no_cmd_width(int argc, char **argv)
         printf("(expected slope -1/2, the Monte-Carlo rate; %.1f s CPU)\n", r.seconds);
     no_width_result_clear(&r);
     return NO_EXIT_PASS;
+}
+
+int no_width_cmd_finish(no_width_cmd *c, no_width_sweep *sw, double cpu_seconds)
+{
+    char err[512];
+    int rc;
+    if (c->mlp) {
+        no_width_mlp_result r;
+        if (no_width_mlp_sweep_close(sw, &r, err, sizeof err))
+            rc = no_report_error(err);
+        else {
+            if (cpu_seconds >= 0)
+                r.seconds = cpu_seconds;
+            rc = mlp_report(&c->mo, c->out, c->json, c->quiet, &r);
+        }
+    } else {
+        no_width_result r;
+        if (no_width_sweep_close(sw, &r, err, sizeof err))
+            rc = no_report_error(err);
+        else {
+            if (cpu_seconds >= 0)
+                r.seconds = cpu_seconds;
+            rc = rff_report(&c->o, c->out, c->json, c->quiet, &r);
+        }
+    }
+    no_width_cmd_free(c);
+    return rc;
+}
+
+int no_cmd_width(int argc, char **argv)
+{
+    no_width_cmd *c;
+    int rc = no_width_cmd_open(argc, argv, &c);
+    if (!c)
+        return rc;
+    no_width_sweep *sw;
+    if ((rc = no_width_cmd_prepare(c)) || (rc = no_width_cmd_sweep(c, &sw))) {
+        no_width_cmd_free(c);
+        return rc;
+    }
+    size_t n = no_width_sweep_cells(sw);
+    double *out = malloc(no_width_sweep_cell_len(sw) * sizeof *out);
+    char err[512];
+    if (!out) {
+        snprintf(err, sizeof err, "out of memory (width run)");
+        rc = -1;
+    }
+    no_progress_begin("width");
+    for (size_t i = 0; i < n && !rc; i++) {
+        rc = no_width_sweep_run(sw, i, out, err, sizeof err) ||
+             no_width_sweep_add(sw, i, out, err, sizeof err);
+        if (!rc)
+            no_width_cmd_progress(c, i + 1, n);
+    }
+    no_progress_end();
+    free(out);
+    if (rc) {
+        no_width_sweep_free(sw);
+        no_width_cmd_free(c);
+        return no_report_error(err);
+    }
+    return no_width_cmd_finish(c, sw, -1);
 }

@@ -172,3 +172,13 @@ const char *no_suite_names(void)
 {
     return "smoke default deep wide schemes";
 }
+
+double no_suite_cost(const no_spec *s)
+{
+    const no_tableau *t = no_tableau_of(s->scheme);
+    double D = (double)s->D;
+    double field = s->family == NO_FAMILY_RFF   ? 2 * D * (double)s->q
+                   : s->family == NO_FAMILY_MLP ? 2 * D * (double)s->M
+                                                : D * D;
+    return (double)s->N * (double)s->L * (double)s->m * (double)(t ? t->stages : 1) * field;
+}

@@ -12,6 +12,7 @@
 #include "ref.h"
 #include "ref_kernel.h"
 #include "ref_train.h"
+#include "suite.h"
 #include "width.h"
 
 #define WIDTH_QMAX ((size_t)1 << 20)
@@ -165,16 +166,53 @@ static int kernel_gd(const no_width_opts *o, const no_problem *p, double *F, dou
     return rc;
 }
 
-int no_width_run(const no_width_opts *o, no_width_result *res, char *err, size_t len)
+/* ---- the sweep in cells (width.h) ----------------------------------------- */
+
+struct no_width_sweep {
+    int mlp;
+    no_width_opts o;          /* rff */
+    no_width_mlp_opts mo;     /* mlp */
+    size_t nw, S, T, no;      /* widths, draws per width, steps, N d_out */
+    no_problem base;          /* the data: X, Y, A, B */
+    double *kout, *knorm;     /* rff: the kernel run's outputs and their norms */
+    int have_target;          /* cell 0 added */
+    size_t added;
+    no_width_result r;
+    no_width_mlp_result mr;
+    clock_t t0;
+};
+
+void no_width_sweep_free(no_width_sweep *sw)
 {
-    memset(res, 0, sizeof *res);
+    if (!sw)
+        return;
+    no_problem_free(&sw->base);
+    free(sw->kout);
+    free(sw->knorm);
+    no_width_result_clear(&sw->r);
+    no_width_mlp_result_clear(&sw->mr);
+    free(sw);
+}
+
+int no_width_sweep_open(const no_width_opts *o, no_width_sweep **swp, char *err, size_t len)
+{
+    *swp = NULL;
     if (no_width_validate(o, err, len))
         return -1;
-    clock_t t0 = clock();
+    no_width_sweep *sw = calloc(1, sizeof *sw);
+    if (!sw)
+        return no_errorf(err, len, "out of memory (width tables)");
+    sw->t0 = clock();
+    sw->o = *o;
     size_t nq = 0;
     for (size_t q = o->qmin; q <= o->qmax; q *= 2)
         nq++;
     size_t S = o->seeds, T = o->steps, no = o->spec.N * o->spec.d_out;
+    sw->nw = nq;
+    sw->S = S;
+    sw->T = T;
+    sw->no = no;
+    no_width_result *res = &sw->r;
     res->nq = nq;
     res->seeds = S;
     res->steps = T;
@@ -188,119 +226,263 @@ int no_width_run(const no_width_opts *o, no_width_result *res, char *err, size_t
         res->fit[k] = calloc(T, sizeof(no_fit));
         bad = !res->diff[k] || !res->stat[k] || !res->sd[k] || !res->fit[k];
     }
-    double *kout = calloc((T + 1) * no, sizeof *kout), *rout = calloc((T + 1) * no, sizeof *rout),
-           *rF = calloc(T + 1, sizeof *rF), *knorm = calloc(T + 1, sizeof *knorm);
-    if (bad || !kout || !rout || !rF || !knorm) {
-        free(kout);
-        free(rout);
-        free(rF);
-        free(knorm);
-        no_width_result_clear(res);
+    sw->kout = calloc((T + 1) * no, sizeof *sw->kout);
+    sw->knorm = calloc(T + 1, sizeof *sw->knorm);
+    if (bad || !sw->kout || !sw->knorm) {
+        no_width_sweep_free(sw);
         return no_errorf(err, len, "out of memory (width tables)");
     }
     for (size_t i = 0, q = o->qmin; i < nq; i++, q *= 2)
         res->q[i] = q;
-    size_t total = 1 + nq * S, done = 0;
-    int rc = 0;
     /* the data: the problem of spec.seed (at q = qmin; X, Y, A, B do not
      * depend on q: each array has its own stream, generator.md) */
     no_spec base_spec = o->spec;
     base_spec.q = o->qmin;
-    no_problem base;
-    int have_base = 0;
-    if (no_problem_generate(&base, &base_spec, err, len))
-        rc = -1;
-    else {
-        have_base = 1;
-        rc = kernel_gd(o, &base, res->F_kernel, kout, err, len);
-        if (o->progress)
-            o->progress(o->progress_ctx, ++done, total);
-    }
-    for (size_t n = 0; n <= T && !rc; n++) {
-        double s = 0;
-        for (size_t e = 0; e < no; e++)
-            s += kout[n * no + e] * kout[n * no + e];
-        knorm[n] = sqrt(s);
-    }
-    for (size_t i = 0; i < nq && !rc; i++) {
-        for (size_t r = 0; r < S && !rc; r++) {
-            no_spec fs = o->spec;
-            fs.q = res->q[i];
-            fs.seed = o->spec.seed + 1 + (uint64_t)(i * S + r);
-            no_problem feat, run;
-            if (no_problem_generate(&feat, &fs, err, len)) {
-                rc = -1;
-                break;
-            }
-            /* the data of base, the features of feat */
-            if (no_problem_copy(&run, &feat)) {
-                no_problem_free(&feat);
-                rc = no_errorf(err, len, "out of memory (problem copy)");
-                break;
-            }
-            memcpy(run.X, base.X, o->spec.N * o->spec.d_in * sizeof *run.X);
-            memcpy(run.Y, base.Y, o->spec.N * o->spec.d_out * sizeof *run.Y);
-            memcpy(run.A, base.A, o->spec.D * o->spec.d_in * sizeof *run.A);
-            memcpy(run.B, base.B, o->spec.d_out * o->spec.D * sizeof *run.B);
-            run.spec.seed = o->spec.seed;
-            rc = o->impl == NO_WIDTH_REF ? rff_gd_ref(&run, o->prec, T, o->eta, rF, rout, err, len)
-                                         : rff_gd_fast(&run, T, o->eta, rF, rout, err, len);
-            no_problem_free(&run);
-            no_problem_free(&feat);
-            if (rc)
-                break;
-            for (size_t n = 1; n <= T; n++) {
-                double s = 0;
-                for (size_t e = 0; e < no; e++) {
-                    double d = rout[n * no + e] - kout[n * no + e];
-                    s += d * d;
-                }
-                size_t at = (n - 1) * nq * S + i * S + r;
-                res->diff[NO_WIDTH_LOSS][at] = fabs(rF[n] - res->F_kernel[n]);
-                res->diff[NO_WIDTH_OUTPUT][at] = sqrt(s) / knorm[n];
-            }
-            if (o->progress)
-                o->progress(o->progress_ctx, ++done, total);
-        }
-    }
-    if (!rc) {
-        double *x = malloc(nq * sizeof *x);
-        if (!x)
-            rc = no_errorf(err, len, "out of memory (fit)");
-        for (size_t i = 0; i < nq && x; i++)
-            x[i] = (double)res->q[i];
-        for (size_t n = 1; n <= T && x; n++)
-            for (int k = 0; k < NO_WIDTH_NQ; k++) {
-                for (size_t i = 0; i < nq; i++) {
-                    const double *d = res->diff[k] + (n - 1) * nq * S + i * S;
-                    double m1 = 0, m2 = 0;
-                    for (size_t r = 0; r < S; r++) {
-                        m1 += d[r];
-                        m2 += d[r] * d[r];
-                    }
-                    m1 /= (double)S;
-                    m2 /= (double)S;
-                    double var = (m2 - m1 * m1) * (double)S / (double)(S - 1);
-                    res->stat[k][(n - 1) * nq + i] = k == NO_WIDTH_LOSS ? m1 : sqrt(m2);
-                    res->sd[k][(n - 1) * nq + i] = sqrt(var > 0 ? var : 0);
-                }
-                res->fit[k][n - 1] =
-                    no_fit_loglog(x, res->stat[k] + (n - 1) * nq, nq, o->level);
-            }
-        free(x);
-    }
-    if (have_base)
-        no_problem_free(&base);
-    free(kout);
-    free(rout);
-    free(rF);
-    free(knorm);
-    res->seconds = (double)(clock() - t0) / CLOCKS_PER_SEC;
-    if (rc) {
-        no_width_result_clear(res);
+    if (no_problem_generate(&sw->base, &base_spec, err, len)) {
+        memset(&sw->base, 0, sizeof sw->base);
+        no_width_sweep_free(sw);
         return -1;
     }
+    *swp = sw;
     return 0;
+}
+
+size_t no_width_sweep_cells(const no_width_sweep *sw)
+{
+    return 1 + sw->nw * sw->S;
+}
+
+size_t no_width_sweep_cell_len(const no_width_sweep *sw)
+{
+    return sw->mlp ? sw->T + 1 : (sw->T + 1) * (1 + sw->no);
+}
+
+/* The cost model of a cell, in units of about 10 ns on the development
+ * machine (docs/mpi.md; measured with nodeoracle width on 2 cores): a
+ * gradient-descent iterate of fast is 3 passes (forward, adjoint,
+ * gradient) of no_suite_cost field multiply-adds, 1 unit each; the same in
+ * the reference, at prec bits, WIDTH_REF_WEIGHT(prec) units each; drawing a
+ * problem's random numbers (MPFR Box-Muller) about 50 units per number; and
+ * the kernel target, about C^2 D (T+1)^2 / 2 kernel terms per pass (its
+ * expansion grows by C = N L m stages centres an iterate), two passes, at
+ * half the reference's weight.  Rough (within a factor 2 of the measured
+ * cells), and only the ratios matter: it decides the split, never a
+ * result. */
+#define WIDTH_REF_WEIGHT(prec) (30.0 * (0.5 + (double)(prec) / 256.0))
+#define WIDTH_DRAW_UNITS 50.0
+
+double no_width_sweep_cost(const no_width_sweep *sw, size_t cell)
+{
+    double T1 = (double)(sw->T + 1), pass = 3;
+    no_spec s = sw->mlp ? sw->mo.spec : sw->o.spec;
+    int ref = sw->mlp ? sw->mo.impl == NO_WIDTH_REF : sw->o.impl == NO_WIDTH_REF;
+    long prec = sw->mlp ? sw->mo.prec : sw->o.prec;
+    double D = (double)s.D, L = (double)s.L;
+    if (!sw->mlp) {
+        if (cell == 0) {
+            s.q = 1;
+            double C = no_suite_cost(&s) / (2 * D);
+            return C * C * D * T1 * T1 / 2 * 2 * WIDTH_REF_WEIGHT(prec) / 2;
+        }
+        s.q = sw->r.q[(cell - 1) / sw->S];
+        return T1 * pass * no_suite_cost(&s) * (ref ? WIDTH_REF_WEIGHT(prec) : 1) +
+               WIDTH_DRAW_UNITS * L * D * (double)s.q;
+    }
+    s.q = 0;
+    s.M = cell == 0 ? sw->mr.M_ref : sw->mr.M[(cell - 1) / sw->S];
+    return T1 * pass * no_suite_cost(&s) * (ref ? WIDTH_REF_WEIGHT(prec) : 1) +
+           WIDTH_DRAW_UNITS * L * (2 * D + 1) * (double)s.M;
+}
+
+/* rff cell: 0 the kernel run, else the run of q index i, draw r; out = F
+ * (T + 1), then the outputs ((T + 1) N d_out). */
+static int rff_cell(const no_width_sweep *sw, size_t cell, double *out, char *err, size_t len)
+{
+    const no_width_opts *o = &sw->o;
+    size_t T = sw->T;
+    double *F = out, *o_out = out + T + 1;
+    if (cell == 0)
+        return kernel_gd(o, &sw->base, F, o_out, err, len);
+    size_t i = (cell - 1) / sw->S, r = (cell - 1) % sw->S;
+    no_spec fs = o->spec;
+    fs.q = sw->r.q[i];
+    fs.seed = o->spec.seed + 1 + (uint64_t)(i * sw->S + r);
+    no_problem feat, run;
+    if (no_problem_generate(&feat, &fs, err, len))
+        return -1;
+    /* the data of base, the features of feat */
+    if (no_problem_copy(&run, &feat)) {
+        no_problem_free(&feat);
+        return no_errorf(err, len, "out of memory (problem copy)");
+    }
+    const no_problem *base = &sw->base;
+    memcpy(run.X, base->X, o->spec.N * o->spec.d_in * sizeof *run.X);
+    memcpy(run.Y, base->Y, o->spec.N * o->spec.d_out * sizeof *run.Y);
+    memcpy(run.A, base->A, o->spec.D * o->spec.d_in * sizeof *run.A);
+    memcpy(run.B, base->B, o->spec.d_out * o->spec.D * sizeof *run.B);
+    run.spec.seed = o->spec.seed;
+    int rc = o->impl == NO_WIDTH_REF ? rff_gd_ref(&run, o->prec, T, o->eta, F, o_out, err, len)
+                                     : rff_gd_fast(&run, T, o->eta, F, o_out, err, len);
+    no_problem_free(&run);
+    no_problem_free(&feat);
+    return rc;
+}
+
+static int mlp_width_run(const no_width_mlp_opts *o, const no_problem *base, size_t M,
+                         int quadrature, uint64_t seed, double *F, char *err, size_t len);
+
+int no_width_sweep_run(const no_width_sweep *sw, size_t cell, double *out, char *err,
+                       size_t len)
+{
+    if (cell >= no_width_sweep_cells(sw))
+        return no_errorf(err, len, "width: no cell %zu", cell);
+    if (!sw->mlp)
+        return rff_cell(sw, cell, out, err, len);
+    const no_width_mlp_opts *o = &sw->mo;
+    if (cell == 0)
+        return mlp_width_run(o, &sw->base, sw->mr.M_ref, 1, o->spec.seed, out, err, len);
+    size_t i = (cell - 1) / sw->S, r = (cell - 1) % sw->S;
+    uint64_t seed = o->spec.seed + 1 + (uint64_t)(i * sw->S + r);
+    return mlp_width_run(o, &sw->base, sw->mr.M[i], o->init != NO_WIDTH_IID, seed, out, err,
+                         len);
+}
+
+int no_width_sweep_add(no_width_sweep *sw, size_t cell, const double *out, char *err,
+                       size_t len)
+{
+    size_t T = sw->T, no = sw->no, nq = sw->nw, S = sw->S;
+    if (cell >= no_width_sweep_cells(sw))
+        return no_errorf(err, len, "width: no cell %zu", cell);
+    if (sw->mlp) {
+        no_width_mlp_result *res = &sw->mr;
+        if (cell == 0)
+            memcpy(res->F_ref, out, (T + 1) * sizeof *out);
+        else
+            for (size_t n = 0; n <= T; n++)
+                res->F[n * nq * S + (cell - 1)] = out[n];
+        sw->have_target |= cell == 0;
+        sw->added++;
+        return 0;
+    }
+    no_width_result *res = &sw->r;
+    const double *rF = out, *rout = out + T + 1;
+    if (cell == 0) {
+        memcpy(res->F_kernel, rF, (T + 1) * sizeof *rF);
+        memcpy(sw->kout, rout, (T + 1) * no * sizeof *rout);
+        const double *kout = sw->kout;
+        for (size_t n = 0; n <= T; n++) {
+            double s = 0;
+            for (size_t e = 0; e < no; e++)
+                s += kout[n * no + e] * kout[n * no + e];
+            sw->knorm[n] = sqrt(s);
+        }
+        sw->have_target = 1;
+        sw->added++;
+        return 0;
+    }
+    if (!sw->have_target)
+        return no_errorf(err, len, "width: the kernel run (cell 0) must come first");
+    size_t i = (cell - 1) / S, r = (cell - 1) % S;
+    const double *kout = sw->kout;
+    for (size_t n = 1; n <= T; n++) {
+        double s = 0;
+        for (size_t e = 0; e < no; e++) {
+            double d = rout[n * no + e] - kout[n * no + e];
+            s += d * d;
+        }
+        size_t at = (n - 1) * nq * S + i * S + r;
+        res->diff[NO_WIDTH_LOSS][at] = fabs(rF[n] - res->F_kernel[n]);
+        res->diff[NO_WIDTH_OUTPUT][at] = sqrt(s) / sw->knorm[n];
+    }
+    sw->added++;
+    return 0;
+}
+
+static int rff_close(no_width_sweep *sw, char *err, size_t len)
+{
+    no_width_result *res = &sw->r;
+    const no_width_opts *o = &sw->o;
+    size_t nq = sw->nw, S = sw->S, T = sw->T;
+    double *x = malloc(nq * sizeof *x);
+    if (!x)
+        return no_errorf(err, len, "out of memory (fit)");
+    for (size_t i = 0; i < nq; i++)
+        x[i] = (double)res->q[i];
+    for (size_t n = 1; n <= T; n++)
+        for (int k = 0; k < NO_WIDTH_NQ; k++) {
+            for (size_t i = 0; i < nq; i++) {
+                const double *d = res->diff[k] + (n - 1) * nq * S + i * S;
+                double m1 = 0, m2 = 0;
+                for (size_t r = 0; r < S; r++) {
+                    m1 += d[r];
+                    m2 += d[r] * d[r];
+                }
+                m1 /= (double)S;
+                m2 /= (double)S;
+                double var = (m2 - m1 * m1) * (double)S / (double)(S - 1);
+                res->stat[k][(n - 1) * nq + i] = k == NO_WIDTH_LOSS ? m1 : sqrt(m2);
+                res->sd[k][(n - 1) * nq + i] = sqrt(var > 0 ? var : 0);
+            }
+            res->fit[k][n - 1] = no_fit_loglog(x, res->stat[k] + (n - 1) * nq, nq, o->level);
+        }
+    free(x);
+    return 0;
+}
+
+static int mlp_close(no_width_sweep *sw, char *err, size_t len);
+
+/* All cells added: the statistics and fits into the result (taken over
+ * from the sweep, which is freed). */
+static int sweep_close(no_width_sweep *sw, char *err, size_t len)
+{
+    if (sw->added != no_width_sweep_cells(sw) || !sw->have_target)
+        return no_errorf(err, len, "width: %zu of %zu runs added", sw->added,
+                         no_width_sweep_cells(sw));
+    return sw->mlp ? mlp_close(sw, err, len) : rff_close(sw, err, len);
+}
+
+int no_width_sweep_close(no_width_sweep *sw, no_width_result *res, char *err, size_t len)
+{
+    memset(res, 0, sizeof *res);
+    int rc = sw->mlp ? no_errorf(err, len, "width: an mlp sweep") : sweep_close(sw, err, len);
+    if (!rc) {
+        *res = sw->r;
+        memset(&sw->r, 0, sizeof sw->r);
+        res->seconds = (double)(clock() - sw->t0) / CLOCKS_PER_SEC;
+    }
+    no_width_sweep_free(sw);
+    return rc;
+}
+
+/* Every cell in this process, in order. */
+static int sweep_all(no_width_sweep *sw, void (*progress)(void *, size_t, size_t), void *ctx,
+                     char *err, size_t len)
+{
+    size_t n = no_width_sweep_cells(sw);
+    double *out = malloc(no_width_sweep_cell_len(sw) * sizeof *out);
+    if (!out)
+        return no_errorf(err, len, "out of memory (width run)");
+    int rc = 0;
+    for (size_t c = 0; c < n && !rc; c++) {
+        rc = no_width_sweep_run(sw, c, out, err, len) || no_width_sweep_add(sw, c, out, err, len);
+        if (!rc && progress)
+            progress(ctx, c + 1, n);
+    }
+    free(out);
+    return rc ? -1 : 0;
+}
+
+int no_width_run(const no_width_opts *o, no_width_result *res, char *err, size_t len)
+{
+    memset(res, 0, sizeof *res);
+    no_width_sweep *sw;
+    if (no_width_sweep_open(o, &sw, err, len))
+        return -1;
+    if (sweep_all(sw, o->progress, o->progress_ctx, err, len)) {
+        no_width_sweep_free(sw);
+        return -1;
+    }
+    return no_width_sweep_close(sw, res, err, len);
 }
 
 /* ---- the mean-field (mlp) width limit (width.h; width-limit.md 8-11) ---- */
@@ -563,18 +745,27 @@ static int mlp_width_run(const no_width_mlp_opts *o, const no_problem *base, siz
     return rc;
 }
 
-int no_width_mlp_run(const no_width_mlp_opts *o, no_width_mlp_result *res, char *err,
-                     size_t len)
+int no_width_mlp_sweep_open(const no_width_mlp_opts *o, no_width_sweep **swp, char *err,
+                            size_t len)
 {
-    memset(res, 0, sizeof *res);
+    *swp = NULL;
     if (no_width_mlp_validate(o, err, len))
         return -1;
-    clock_t t0 = clock();
+    no_width_sweep *sw = calloc(1, sizeof *sw);
+    if (!sw)
+        return no_errorf(err, len, "out of memory (width tables)");
+    sw->t0 = clock();
+    sw->mlp = 1;
+    sw->mo = *o;
     size_t nM = 0;
     for (size_t M = o->Mmin; M <= o->Mmax; M *= 2)
         nM++;
     int iid = o->init == NO_WIDTH_IID;
     size_t S = iid ? o->seeds : 1, T = o->steps;
+    sw->nw = nM;
+    sw->S = S;
+    sw->T = T;
+    no_width_mlp_result *res = &sw->mr;
     res->nM = nM;
     res->draws = S;
     res->steps = T;
@@ -593,39 +784,36 @@ int no_width_mlp_run(const no_width_mlp_opts *o, no_width_mlp_result *res, char 
         res->fit[k] = calloc(T + 1, sizeof(no_fit));
         bad |= !res->fit[k];
     }
-    double *F = calloc(T + 1, sizeof *F), *x = calloc(nM, sizeof *x);
-    if (bad || !F || !x) {
-        free(F);
-        free(x);
-        no_width_mlp_result_clear(res);
+    if (bad) {
+        no_width_sweep_free(sw);
         return no_errorf(err, len, "out of memory (width tables)");
     }
-    for (size_t i = 0, M = o->Mmin; i < nM; i++, M *= 2) {
+    for (size_t i = 0, M = o->Mmin; i < nM; i++, M *= 2)
         res->M[i] = M;
-        x[i] = (double)M;
-    }
-    size_t total = 1 + nM * S, done = 0;
     no_spec bs = o->spec;
     bs.q = 0;
     bs.M = o->Mmin;
-    no_problem base;
-    int rc = no_problem_generate(&base, &bs, err, len);
-    if (!rc) {
-        rc = mlp_width_run(o, &base, res->M_ref, 1, o->spec.seed, res->F_ref, err, len);
-        if (!rc && o->progress)
-            o->progress(o->progress_ctx, ++done, total);
-        for (size_t i = 0; i < nM && !rc; i++)
-            for (size_t r = 0; r < S && !rc; r++) {
-                uint64_t seed = o->spec.seed + 1 + (uint64_t)(i * S + r);
-                rc = mlp_width_run(o, &base, res->M[i], !iid, seed, F, err, len);
-                for (size_t n = 0; n <= T && !rc; n++)
-                    res->F[n * nM * S + i * S + r] = F[n];
-                if (!rc && o->progress)
-                    o->progress(o->progress_ctx, ++done, total);
-            }
-        no_problem_free(&base);
+    if (no_problem_generate(&sw->base, &bs, err, len)) {
+        memset(&sw->base, 0, sizeof sw->base);
+        no_width_sweep_free(sw);
+        return -1;
     }
-    for (size_t n = 0; n <= T && !rc; n++) {
+    *swp = sw;
+    return 0;
+}
+
+static int mlp_close(no_width_sweep *sw, char *err, size_t len)
+{
+    no_width_mlp_result *res = &sw->mr;
+    const no_width_mlp_opts *o = &sw->mo;
+    size_t nM = sw->nw, S = sw->S, T = sw->T;
+    int iid = o->init == NO_WIDTH_IID;
+    double *x = calloc(nM, sizeof *x);
+    if (!x)
+        return no_errorf(err, len, "out of memory (fit)");
+    for (size_t i = 0; i < nM; i++)
+        x[i] = (double)res->M[i];
+    for (size_t n = 0; n <= T; n++) {
         for (size_t i = 0; i < nM; i++) {
             const double *f = res->F + n * nM * S + i * S;
             double m1 = 0, e2 = 0, v = 0;
@@ -647,7 +835,7 @@ int no_width_mlp_run(const no_width_mlp_opts *o, no_width_mlp_result *res, char 
                 no_fit_loglog(x, res->sd + n * nM, nM, o->level);
         res->fit[NO_WIDTH_MLP_ERROR][n] = no_fit_loglog(x, res->err + n * nM, nM, o->level);
     }
-    for (size_t i = 0; i < nM && !rc; i++) {
+    for (size_t i = 0; i < nM; i++) {
         double e2 = 0;
         for (size_t r = 0; r < S; r++) {
             double e = 0;
@@ -657,14 +845,35 @@ int no_width_mlp_run(const no_width_mlp_opts *o, no_width_mlp_result *res, char 
         }
         res->traj[i] = sqrt(e2 / (double)S);
     }
-    if (!rc)
-        res->traj_fit = no_fit_loglog(x, res->traj, nM, o->level);
-    free(F);
+    res->traj_fit = no_fit_loglog(x, res->traj, nM, o->level);
     free(x);
-    res->seconds = (double)(clock() - t0) / CLOCKS_PER_SEC;
-    if (rc) {
-        no_width_mlp_result_clear(res);
+    return 0;
+}
+
+int no_width_mlp_sweep_close(no_width_sweep *sw, no_width_mlp_result *res, char *err,
+                             size_t len)
+{
+    memset(res, 0, sizeof *res);
+    int rc = !sw->mlp ? no_errorf(err, len, "width: an rff sweep") : sweep_close(sw, err, len);
+    if (!rc) {
+        *res = sw->mr;
+        memset(&sw->mr, 0, sizeof sw->mr);
+        res->seconds = (double)(clock() - sw->t0) / CLOCKS_PER_SEC;
+    }
+    no_width_sweep_free(sw);
+    return rc;
+}
+
+int no_width_mlp_run(const no_width_mlp_opts *o, no_width_mlp_result *res, char *err,
+                     size_t len)
+{
+    memset(res, 0, sizeof *res);
+    no_width_sweep *sw;
+    if (no_width_mlp_sweep_open(o, &sw, err, len))
+        return -1;
+    if (sweep_all(sw, o->progress, o->progress_ctx, err, len)) {
+        no_width_sweep_free(sw);
         return -1;
     }
-    return 0;
+    return no_width_mlp_sweep_close(sw, res, err, len);
 }

@@ -178,4 +178,64 @@ double no_width_normal_quantile(double p);
  * L M > 2^30, out of memory). */
 int no_width_quadrature_init(no_problem *p, char *err, size_t len);
 
+/* ---- the sweep in cells, for a caller that runs them elsewhere -----------
+ * no_width_run and no_width_mlp_run are open, run and add every cell in
+ * order, close.  nodeoracle-mpi (mpi/, docs/mpi.md) runs the cells on its
+ * ranks and adds them on rank 0, in order: the result is the same, bit for
+ * bit (every statistic is computed in close, in the serial order, from the
+ * same doubles).
+ *
+ * Cell 0 is the infinite-width target (rff: kernel GD with the true kernel;
+ * mlp: the quadrature run at M_ref); cell 1 + i S + r the run of width index
+ * i and draw r (S the draws per width: seeds, or 1 for the mlp quadrature).
+ * A cell's result is no_width_sweep_cell_len doubles: F(n), n = 0..steps,
+ * then (rff) the outputs, (steps + 1) x N d_out.  Cells depend on the
+ * options only, never on each other. */
+typedef struct no_width_sweep no_width_sweep;
+
+/* Validate, allocate the tables and generate the data.  0, or -1 with err. */
+int no_width_sweep_open(const no_width_opts *o, no_width_sweep **sw, char *err, size_t len);
+int no_width_mlp_sweep_open(const no_width_mlp_opts *o, no_width_sweep **sw, char *err,
+                            size_t len);
+size_t no_width_sweep_cells(const no_width_sweep *sw);
+size_t no_width_sweep_cell_len(const no_width_sweep *sw);
+/* The estimated work of a cell, in units of about 10 ns (width.c: fast's
+ * and the reference's field multiply-adds, the random draws, the kernel
+ * expansion, weighted as measured): what nodeoracle-mpi balances by. */
+double no_width_sweep_cost(const no_width_sweep *sw, size_t cell);
+/* Run a cell into out (no_width_sweep_cell_len doubles).  0, or -1 with
+ * err.  Touches nothing in sw: any process that opened the same sweep may
+ * run any cell. */
+int no_width_sweep_run(const no_width_sweep *sw, size_t cell, double *out, char *err,
+                       size_t len);
+/* Record a cell's result; rff: cell 0 first (the others are measured
+ * against it).  0, or -1 with err. */
+int no_width_sweep_add(no_width_sweep *sw, size_t cell, const double *out, char *err,
+                       size_t len);
+/* Every cell added: the statistics and fits; frees sw.  res->seconds is
+ * this process's CPU time since open (a caller that ran cells elsewhere
+ * may replace it).  0, or -1 with err (res empty). */
+int no_width_sweep_close(no_width_sweep *sw, no_width_result *res, char *err, size_t len);
+int no_width_mlp_sweep_close(no_width_sweep *sw, no_width_mlp_result *res, char *err,
+                             size_t len);
+/* Free without a result. */
+void no_width_sweep_free(no_width_sweep *sw);
+
+/* ---- the command in steps (cmd_width.c) ------------------------------------
+ * `nodeoracle width` is: open (parse, validate; help and usage errors
+ * printed, *c NULL and the result the exit status), prepare (create --out;
+ * an error printed and its status), the sweep (no_width_cmd_sweep: open it,
+ * or the error printed and its status), every cell run and added, finish
+ * (close, --out files, the table or JSON; frees c; the exit status).
+ * cpu_seconds < 0: the sweep's own CPU time, else the figure given (the
+ * total over the processes that ran the cells). */
+typedef struct no_width_cmd no_width_cmd;
+int no_width_cmd_open(int argc, char **argv, no_width_cmd **c);
+int no_width_cmd_prepare(no_width_cmd *c);
+int no_width_cmd_sweep(no_width_cmd *c, no_width_sweep **sw);
+/* The progress reporter of the command (quiet: none). */
+void no_width_cmd_progress(no_width_cmd *c, size_t done, size_t total);
+int no_width_cmd_finish(no_width_cmd *c, no_width_sweep *sw, double cpu_seconds);
+void no_width_cmd_free(no_width_cmd *c);
+
 #endif

@@ -139,12 +139,13 @@ int ref_loss(const ref_model *m, mpfr_t loss);
 int ref_flow(const ref_model *m, mpfr_t *Z, int reverse); /* 0, or -1: no memory */
 
 /* One run split across processes by data points (proofs-notes/ref-split.md).
- * The loss and every gradient are sums over
- * the points, which ref_run computes exactly and rounds once (mpfr_sum).  A
- * part is a contiguous range of points: ref_run_part computes its per-point
- * rows and the EXACT sums over its points; ref_part_finish adds the parts'
- * exact sums exactly and rounds once, so the result is ref_run's bit for
- * bit, whatever the number of parts and the order they come in. */
+ * The loss and every gradient are sums over the points, which ref_run
+ * computes exactly and rounds once (mpfr_sum).  A part is a contiguous range
+ * of points: ref_run_part computes its per-point rows and the EXACT sums over
+ * its points; ref_part_finish adds the parts' exact sums exactly and rounds
+ * once, so the result is ref_run's bit for bit, whatever the number of parts
+ * and the order they come in.  No MPI here: the bytes go where the caller
+ * sends them. */
 
 /* Points of part `rank` of `ranks`: [*i0, *i1), contiguous, in rank order,
  * sizes differing by at most one (empty when rank >= N). */
