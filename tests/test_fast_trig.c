@@ -502,6 +502,36 @@ static void horner_bound(int m, const double *a, mpfr_t *ex, mpfr_t Z, mpfr_t Zp
     mpfr_clears(t, F, An, sig, (mpfr_ptr)0);
 }
 
+/* Sections 3 and 5, sin: out = We + rho^19/19!, with Ve = rho eps + u rho Zp,
+ * Vm = rho Z + Ve, We = Ve (A + E) + rho Z E + u Vm (A + E), A and E from
+ * horner_bound over the sin coefficients (left in A, E). */
+static void sin_budget(mpfr_t out, const fast_trig_constants *K, mpfr_t *sx, mpfr_t rho,
+                       mpfr_t Z, mpfr_t Zp, mpfr_t eps, mpfr_t u, mpfr_t A, mpfr_t E)
+{
+    mpfr_t t, t2, Ve, Vm;
+    mpfr_inits2(BP, t, t2, Ve, Vm, (mpfr_ptr)0);
+    horner_bound(8, K->sin, sx, Z, Zp, eps, u, A, E);
+    MUL(Ve, rho, eps);
+    MUL(t, u, rho);
+    MUL(t, t, Zp);
+    ADD(Ve, Ve, t);
+    MUL(Vm, rho, Z);
+    ADD(Vm, Vm, Ve);
+    ADD(t2, A, E);
+    MUL(out, Ve, t2);
+    MUL(t, rho, Z);
+    MUL(t, t, E);
+    ADD(out, out, t);
+    MUL(t, u, Vm);
+    MUL(t, t, t2);
+    ADD(out, out, t);
+    mpfr_pow_ui(t, rho, 19, MPFR_RNDU);
+    mpfr_fac_ui(t2, 19, MPFR_RNDD);
+    mpfr_div(t, t, t2, MPFR_RNDU);
+    ADD(out, out, t);
+    mpfr_clears(t, t2, Ve, Vm, (mpfr_ptr)0);
+}
+
 /* 1/n! (sign (-1)^j) at BP bits */
 static void taylor(mpfr_t r, int n, int j)
 {
@@ -514,8 +544,8 @@ static void taylor(mpfr_t r, int n, int j)
 Test(fast_trig, proof_constants_and_budget)
 {
     const fast_trig_constants *K = &fast_trig_k;
-    mpfr_t pi2, t, t2, u, rho, Z, Zp, eps, A, E, Ve, Vm, We, Ye, Ym, Ge, Gm, Bs, Bc, dr;
-    mpfr_inits2(BP, pi2, t, t2, u, rho, Z, Zp, eps, A, E, Ve, Vm, We, Ye, Ym, Ge, Gm, Bs, Bc, dr,
+    mpfr_t pi2, t, t2, u, rho, Z, Zp, eps, A, E, Ye, Ym, Ge, Gm, Bs, Bc, dr;
+    mpfr_inits2(BP, pi2, t, t2, u, rho, Z, Zp, eps, A, E, Ye, Ym, Ge, Gm, Bs, Bc, dr,
                 (mpfr_ptr)0);
     mpfr_set_d(u, U, MPFR_RNDN);
     mpfr_const_pi(pi2, MPFR_RNDN);
@@ -578,25 +608,7 @@ Test(fast_trig, proof_constants_and_budget)
     /* sin: Ve = rho eps + u rho Zp, Vm = rho Z + Ve,
      * We = Ve (A + E) + rho Z E + u Vm (A + E),
      * B_sin = u/2 + dr + We + rho^19/19!. */
-    horner_bound(8, K->sin, sx, Z, Zp, eps, u, A, E);
-    MUL(Ve, rho, eps);
-    MUL(t, u, rho);
-    MUL(t, t, Zp);
-    ADD(Ve, Ve, t);
-    MUL(Vm, rho, Z);
-    ADD(Vm, Vm, Ve);
-    ADD(t2, A, E);
-    MUL(We, Ve, t2);
-    MUL(t, rho, Z);
-    MUL(t, t, E);
-    ADD(We, We, t);
-    MUL(t, u, Vm);
-    MUL(t, t, t2);
-    ADD(We, We, t);
-    mpfr_pow_ui(t, rho, 19, MPFR_RNDU);
-    mpfr_fac_ui(t2, 19, MPFR_RNDD);
-    mpfr_div(t, t, t2, MPFR_RNDU);
-    ADD(Bs, We, t);
+    sin_budget(Bs, K, sx, rho, Z, Zp, eps, u, A, E);
     ADD(Bs, Bs, eps); /* the final rounding, u/2 */
     ADD(Bs, Bs, dr);
 
@@ -653,25 +665,7 @@ Test(fast_trig, proof_constants_and_budget)
     mpfr_init2(Wr, BP);
     MUL(eps, u, Z);
     ADD(Zp, Z, eps);
-    horner_bound(8, K->sin, sx, Z, Zp, eps, u, A, E);
-    MUL(Ve, rho, eps);
-    MUL(t, u, rho);
-    MUL(t, t, Zp);
-    ADD(Ve, Ve, t);
-    MUL(Vm, rho, Z);
-    ADD(Vm, Vm, Ve);
-    ADD(t2, A, E);
-    MUL(Wr, Ve, t2);
-    MUL(t, rho, Z);
-    MUL(t, t, E);
-    ADD(Wr, Wr, t);
-    MUL(t, u, Vm);
-    MUL(t, t, t2);
-    ADD(Wr, Wr, t);
-    mpfr_pow_ui(t, rho, 19, MPFR_RNDU);
-    mpfr_fac_ui(t2, 19, MPFR_RNDD);
-    mpfr_div(t, t, t2, MPFR_RNDU);
-    ADD(Wr, Wr, t);
+    sin_budget(Wr, K, sx, rho, Z, Zp, eps, u, A, E);
     mpfr_sin(t, rho, MPFR_RNDD);
     mpfr_mul(t, t, Z, MPFR_RNDD);
     mpfr_mul(t, t, u, MPFR_RNDD);
@@ -697,6 +691,6 @@ Test(fast_trig, proof_constants_and_budget)
         mpfr_clear(sx[j]);
     for (int j = 0; j < 7; j++)
         mpfr_clear(cx[j]);
-    mpfr_clears(pi2, t, t2, u, rho, Z, Zp, eps, A, E, Ve, Vm, We, Ye, Ym, Ge, Gm, Bs, Bc, dr,
+    mpfr_clears(pi2, t, t2, u, rho, Z, Zp, eps, A, E, Ye, Ym, Ge, Gm, Bs, Bc, dr,
                 (mpfr_ptr)0);
 }
