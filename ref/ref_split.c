@@ -248,7 +248,7 @@ int ref_part_import(ref_part *part, const char *buf, size_t len)
     if (!t)
         return -1;
     const char *p = t;
-    size_t i0, i1, ngrad;
+    size_t i0 = 0, i1 = 0, ngrad = 0;
     int bad = get_magic(&p, PART_MAGIC) || get_size(&p, &i0) || get_size(&p, &i1) ||
               get_size(&p, &ngrad) || i0 > i1 || ngrad > len / 2; /* 2 bytes a number at least */
     mpfr_t loss;
