@@ -32,6 +32,7 @@
 #include "path.h"
 #include "problem_dir.h"
 #include "ref.h"
+#include "resources.h"
 
 typedef struct {
     const char *problem, *out;
@@ -348,7 +349,9 @@ static int nm_run_ref(const run_opts *o, const no_problem *p)
     status = NO_EXIT_PASS;
     no_arrays dbl = {0};
     if (ref_part_finish(&m, pp, (size_t)nm_size, &res, err, sizeof err) ||
-        ref_result_to_double(&res, &dbl) || write_arrays(o->out, &dbl, err, sizeof err) ||
+        (ref_result_to_double(&res, &dbl) &&
+         snprintf(err, sizeof err, "out of memory rounding the result") > 0) ||
+        write_arrays(o->out, &dbl, err, sizeof err) ||
         write_ref_values(o->out, &res, err, sizeof err)) {
         fprintf(stderr, "nodeoracle: %s\n", err);
         status = NO_EXIT_USAGE;
@@ -376,14 +379,23 @@ int nm_run_problem(int argc, char **argv)
     no_problem p;
     char err[512];
     nm_quiet_begin();
-    if (no_problem_dir_read(o.problem, &p, err, sizeof err)) {
+    int have = !no_problem_dir_read(o.problem, &p, err, sizeof err);
+    /* Every rank holds the whole output layout (it fills its own rows), and
+     * ref also its model: refuse before allocating what will not fit. */
+    if (!have ||
+        no_res_require(o.impl_ref ? no_res_compare_bytes(&p.spec, o.prec)
+                                  : fast_memory_estimate(&p.spec),
+                       "this run", "use a machine with more memory", err, sizeof err)) {
         fprintf(stderr, "nodeoracle: %s\n", err);
         status = NO_EXIT_USAGE;
     }
     nm_quiet_end();
     status = nm_agree(status);
-    if (status != NM_GO)
+    if (status != NM_GO) {
+        if (have)
+            no_problem_free(&p);
         return status;
+    }
     status = o.impl_ref ? nm_run_ref(&o, &p) : run_fast(&o, &p);
     no_problem_free(&p);
     return status;

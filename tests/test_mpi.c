@@ -417,6 +417,8 @@ Test(mpi, bad_input_is_one_line_from_rank_0, .init = scratch_setup, .fini = scra
         {"frobnicate", "frobnicate"},
         {"run --problem missing --out o", "missing"},
         {"run --problem missing --out o --impl exact", "--impl"},
+        {"run --problem /dev/null --out o", "/dev/null"},
+        {"run --out o", "--problem"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         run_result r = mpi_run(2, scratch, "%s", cases[i][0]);
