@@ -956,7 +956,10 @@ static int bench_cot(int quick)
  * forward pass's cos and the backward pass's sin and cos of the same N q L
  * phases (fast recomputes the phases in the backward pass: keeping the
  * features would take 2 N q L doubles, 60 times the states on default).
- * Measured here: the DGEMM peak, cblas_dgemm of square 512 x 512 matrices
+ * Measured for each case just before its fast cells (the machine's speed
+ * drifts by tens of percent over minutes: a floor measured once at the start
+ * judged later cells by another machine): the DGEMM peak, cblas_dgemm of
+ * square 512 x 512 matrices
  * (near the best rate this BLAS reaches on this machine) on one core and on
  * every core at once (a fast_team of workers, rates added), and for
  * reference the rate of the run's own product shape (N x D) (D x q); the
@@ -1702,19 +1705,14 @@ static int bench_peers(int quick, int ref_default)
         printf("peers: not measured: cannot make a temporary directory\n");
         return 1;
     }
-    double peak = dgemm_rate(PEER_SQ, PEER_SQ, PEER_SQ, quick ? 0.1 : 0.3);
-    size_t nw;
-    double peak_all = dgemm_rate_all(quick ? 0.1 : 0.3, &nw);
-    double tsc = sincos_seconds(), tcos = fast_trig_seconds(0), tsin = fast_trig_seconds(1);
-    printf("measured: DGEMM peak %.2f GFLOP/s on one core, %.2f on %zu (cblas_dgemm %dx%dx%d "
-           "each); per element: fast_trig cos %.2f ns, sincos %.2f ns, libm sin+cos %.2f ns\n",
-           peak * 1e-9, peak_all * 1e-9, nw, PEER_SQ, PEER_SQ, PEER_SQ, tcos * 1e9, tsin * 1e9,
-           tsc * 1e9);
+    size_t nw = fast_team_size(256);
     printf("flops = 10 N q D L (five N x q x D products per layer); trig = N q L (cos + sincos: "
            "the forward cos and the backward\nsin and cos, recomputed: keeping them would take "
            "2 N q L doubles); floor1 = flops/peak1 + trig (one core),\nfloor = flops/peak%zu + "
            "trig/%zu (every core): %%floor of fast-1t and ref128 against floor1, of the others "
-           "against floor\n", nw, nw);
+           "against floor;\nthe peaks and trig times are measured for each case just before "
+           "its fast cells (this machine's speed drifts\nby tens of percent over minutes)\n",
+           nw, nw);
     int failed = 0;
     for (size_t ip = 0; ip < np; ip++) {
         const bench_problem *bp = &pp[ip];
@@ -1735,6 +1733,10 @@ static int bench_peers(int quick, int ref_default)
             continue;
         }
         fprintf(stderr, "bench: peers %s\n", bp->problem);
+        /* The floor's rates, measured now: next to the cells they judge. */
+        double peak = dgemm_rate(PEER_SQ, PEER_SQ, PEER_SQ, quick ? 0.1 : 0.3);
+        double peak_all = dgemm_rate_all(quick ? 0.1 : 0.3, &nw);
+        double tsc = sincos_seconds(), tcos = fast_trig_seconds(0), tsin = fast_trig_seconds(1);
         /* fast: on every core (NODEORACLE_THREADS unset, the default) and on
          * one (the workspace reads the variable when it is made) */
         const char *user_threads = getenv("NODEORACLE_THREADS");
@@ -1747,7 +1749,7 @@ static int bench_peers(int quick, int ref_default)
             else
                 unsetenv("NODEORACLE_THREADS");
             int reset = !hwm_reset();
-            int rc = time_fast(&bc, &p, &sm, quick || large); /* large: 1 run (a few s) */
+            int rc = time_fast(&bc, &p, &sm, quick); /* large: 3 runs (seconds each) */
             c->state = !rc && sm.n;
             c->runs = sm.n;
             c->median = sm.n ? median_of(sm.t, sm.n) : 0;
@@ -1810,6 +1812,10 @@ static int bench_peers(int quick, int ref_default)
                "of the run's shape (%zu x %zu x %zu) %.2f GFLOP/s\n",
                bp->problem, bp->d, bp->D, bp->q, bp->L, bp->N, flops, floor1, floor_s, bp->N,
                bp->q, bp->D, shape * 1e-9);
+        printf("measured: DGEMM peak %.2f GFLOP/s on one core, %.2f on %zu (cblas_dgemm %dx%dx%d "
+               "each); per element: fast_trig cos %.2f ns, sincos %.2f ns, libm sin+cos %.2f ns\n",
+               peak * 1e-9, peak_all * 1e-9, nw, PEER_SQ, PEER_SQ, PEER_SQ, tcos * 1e9,
+               tsin * 1e9, tsc * 1e9);
         printf("fast's memory (fast_memory_estimate: workspace and every output) %.2f MiB = "
                "%.2f x the states and adjoint it returns (%.2f MiB)\n",
                fast_memory_estimate(&s) / 1048576.0, fast_memory_estimate(&s) / kept,
@@ -1850,7 +1856,8 @@ static int bench_peers(int quick, int ref_default)
     printf("\npeak mem: fast/ref VmHWM of this process after a reset (generated problem and "
            "bench included); numpy/torch ru_maxrss of the Python process\n");
     if (!quick)
-        printf("runs: large is 1 run per peer (no warm-up of the Python peers): not a median\n");
+        printf("runs: on large, fast is a median of 3 runs and the Python peers 1 run each (no "
+               "warm-up)\n");
     failed |= peer_exponents(quick, fast_default, &peers_tiny_ref);
     failed |= bench_ref_floor(quick, root, driver);
     no_path_rmtree(root, err, sizeof err);

@@ -21,7 +21,7 @@ void fast_adjoint_block(fast_ws *ws, fast_worker *wk, size_t k, size_t b)
     size_t first = b * ws->B, D = s->D;
     fast_scheme_set_points(&wk->scheme, fast_ws_block_points(ws, b));
     /* The layer's gradient goes to the block's row of partial sums. */
-    double *row = ws->partial + b * ws->Pk;
+    double *row = fast_ws_partial(ws, k, b);
     for (size_t i = 0; i < ws->np; i++) {
         wk->ctx.grad[i] = row;
         row += ws->layer_n[i];

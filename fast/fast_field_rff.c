@@ -7,8 +7,8 @@
 #include "fast_linalg.h"
 #include "fast_trig.h"
 
-/* Two n x q blocks: the phases P (then their sines), and the features'
- * cosines, then the feature cotangent T in the same place. */
+/* Two n x q blocks: the phases P (then their cosines), and the feature
+ * cotangent T (then sin(P) o T). */
 static size_t rff_scratch_size(const no_spec *s, size_t n)
 {
     return 2 * n * s->q;
@@ -45,18 +45,16 @@ static void rff_vjp(const fast_field_ctx *c, size_t k, size_t n, const double *Z
     size_t D = c->p->spec.D, q = c->p->spec.q;
     double cst = sqrt(2.0 / (double)q);
     const double *Wk = c->p->W + k * D * q;
-    double *P = c->scratch, *Phi = P + n * q, *T = Phi;
+    double *P = c->scratch, *T = P + n * q;
     rff_phases(c, n, Z, P);
-    /* cos(P) into Phi, sin(P) over the phases: one reduction per phase for
-     * both.  The factors c and -c of phi = c cos and of g = -c sin
-     * (conventions.md, Dv^T w) go into the products' alpha. */
-    fast_trig_sincos(n * q, P, P, Phi);
-    /* dW_k = sum_i w_i phi(z_i)^T = c Wbar^T cos(P); Phi is free after it. */
-    fast_linalg_gemm_tn(D, q, n, scale * cst, Wbar, D, Phi, q, 1.0, c->grad[0], q);
-    /* T = rows W_k^T w_i (n x q), the cotangent of phi, then sin(P) o T. */
+    /* T = rows W_k^T w_i (n x q), the cotangent of phi. */
     fast_linalg_gemm_nn(n, q, D, 1.0, Wbar, D, Wk, q, 0.0, T, q);
-    for (size_t i = 0; i < n * q; i++)
-        T[i] *= P[i];
+    /* One sweep: cos(P) over the phases and sin(P) o T into T, sin and cos
+     * from one reduction per phase.  The factors c and -c of phi = c cos and
+     * of g = -c sin (conventions.md, Dv^T w) go into the products' alpha. */
+    fast_trig_cos_sinmul(n * q, P, T);
+    /* dW_k = sum_i w_i phi(z_i)^T = c Wbar^T cos(P). */
+    fast_linalg_gemm_tn(D, q, n, scale * cst, Wbar, D, P, q, 1.0, c->grad[0], q);
     /* Dv^T w = Omega^T (g o W_k^T w) = -c Omega^T (sin o W_k^T w): rows of -c T Omega. */
     fast_linalg_gemm_nn(n, D, q, -cst, T, q, c->p->Omega, D, 0.0, Zbar, D);
 }

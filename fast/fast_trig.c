@@ -127,11 +127,13 @@ ft_block(const fast_trig_constants *K, const double *restrict x, double *restric
     return bad != 0;
 }
 
-/* The whole array through blocks; s == NULL: cos only.  Outliers (|x| >
- * X_MAX, inf, NaN) are rare, so their blocks go through glibc one element
- * at a time after the vector pass. */
+/* The whole array through blocks; s == NULL: cos only; t != NULL: also
+ * t[i] <- t[i] * sin(x[i]) (fast_trig_cos_sinmul; the sine is not stored).
+ * Outliers (|x| > X_MAX, inf, NaN) are rare, so their blocks go through
+ * glibc one element at a time after the vector pass. */
 static inline __attribute__((always_inline)) void
-ft_run(const fast_trig_constants *K, size_t n, const double *x, double *s, double *c)
+ft_run(const fast_trig_constants *K, size_t n, const double *x, double *s, double *c,
+       double *t)
 {
     /* The kernel reads x directly (a full block) or a zero-padded copy (the
      * last, partial one: cos(0) computed and dropped) and writes local
@@ -146,14 +148,18 @@ ft_run(const fast_trig_constants *K, size_t n, const double *x, double *s, doubl
             memset(xpad + m, 0, (FT_BLOCK - m) * sizeof *xpad);
             in = xpad;
         }
-        int bad = s ? ft_block(K, in, sb, cb, 1) : ft_block(K, in, sb, cb, 0);
+        int want_sin = s || t;
+        int bad = want_sin ? ft_block(K, in, sb, cb, 1) : ft_block(K, in, sb, cb, 0);
         if (bad)
             for (size_t i = 0; i < m; i++)
                 if (!(fabs(in[i]) <= FAST_TRIG_X_MAX)) {
                     cb[i] = cos(in[i]);
-                    if (s)
+                    if (want_sin)
                         sb[i] = sin(in[i]);
                 }
+        if (t)
+            for (size_t i = 0; i < m; i++)
+                t[i0 + i] *= sb[i];
         if (m == FT_BLOCK) {
             if (s)
                 memcpy(s + i0, sb, sizeof sb);
@@ -168,17 +174,17 @@ ft_run(const fast_trig_constants *K, size_t n, const double *x, double *s, doubl
 
 /* The variants: one body, three instruction sets.  The kernel is inlined
  * into each with the constants folded in. */
-static void ft_generic(size_t n, const double *x, double *s, double *c)
+static void ft_generic(size_t n, const double *x, double *s, double *c, double *t)
 {
-    ft_run(&fast_trig_k, n, x, s, c);
+    ft_run(&fast_trig_k, n, x, s, c, t);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define FT_X86 1
 __attribute__((target("avx2"))) static void ft_avx2(size_t n, const double *x, double *s,
-                                                    double *c)
+                                                    double *c, double *t)
 {
-    ft_run(&fast_trig_k, n, x, s, c);
+    ft_run(&fast_trig_k, n, x, s, c, t);
 }
 
 /* prefer-vector-width=512: without it GCC may keep to 256-bit vectors.  Clang
@@ -190,15 +196,15 @@ __attribute__((target("avx2"))) static void ft_avx2(size_t n, const double *x, d
 #define FT_AVX512_TARGET "avx512f,prefer-vector-width=512"
 #endif
 __attribute__((target(FT_AVX512_TARGET))) static void
-ft_avx512(size_t n, const double *x, double *s, double *c)
+ft_avx512(size_t n, const double *x, double *s, double *c, double *t)
 {
-    ft_run(&fast_trig_k, n, x, s, c);
+    ft_run(&fast_trig_k, n, x, s, c, t);
 }
 #else
 #define FT_X86 0
 #endif
 
-typedef void ft_fn(size_t, const double *, double *, double *);
+typedef void ft_fn(size_t, const double *, double *, double *, double *);
 
 static ft_fn *ft_variant_fn(int v)
 {
@@ -254,24 +260,30 @@ int fast_trig_variant_selected(void)
 void fast_trig_cos(size_t n, const double *x, double *c)
 {
     pthread_once(&ft_once, ft_choose);
-    ft_selected_fn(n, x, NULL, c);
+    ft_selected_fn(n, x, NULL, c, NULL);
 }
 
 void fast_trig_sincos(size_t n, const double *x, double *s, double *c)
 {
     pthread_once(&ft_once, ft_choose);
-    ft_selected_fn(n, x, s, c);
+    ft_selected_fn(n, x, s, c, NULL);
+}
+
+void fast_trig_cos_sinmul(size_t n, double *x, double *t)
+{
+    pthread_once(&ft_once, ft_choose);
+    ft_selected_fn(n, x, NULL, x, t);
 }
 
 void fast_trig_run_variant(int v, size_t n, const double *x, double *s, double *c)
 {
     ft_fn *f = fast_trig_variant_supported(v) ? ft_variant_fn(v) : NULL;
     if (f)
-        f(n, x, s, c);
+        f(n, x, s, c, NULL);
 }
 
 void fast_trig_run_with(const fast_trig_constants *k, size_t n, const double *x, double *s,
                         double *c)
 {
-    ft_run(k, n, x, s, c);
+    ft_run(k, n, x, s, c, NULL);
 }

@@ -31,6 +31,13 @@ void fast_trig_cos(size_t n, const double *x, double *c);
 /* s[i] = sin(x[i]), c[i] = cos(x[i]); s, c distinct; either may equal x. */
 void fast_trig_sincos(size_t n, const double *x, double *s, double *c);
 
+/* The backward pass of the rff field in one sweep: x[i] <- cos(x[i]) and
+ * t[i] <- t[i] * sin(x[i]) (one rounding, the product of t[i] and the
+ * sine that fast_trig_sincos gives), for i < n; x and t distinct.  The same
+ * bits as fast_trig_sincos followed by the products, without storing the
+ * sines or reading them back. */
+void fast_trig_cos_sinmul(size_t n, double *x, double *t);
+
 /* ---- for the tests ------------------------------------------------------ */
 
 /* The compiled variants of the same kernel: 0 the baseline (SSE2 on x86-64,

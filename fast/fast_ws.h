@@ -52,7 +52,8 @@ struct fast_ws {
     size_t np;               /* parameters of the family (no_spec_params) */
     size_t layer_n[NO_MAX_PARAMS]; /* entries of each parameter per layer */
     size_t Pk;               /* sum of layer_n: one layer's gradient */
-    double *partial;         /* nblocks x Pk: the blocks' partial gradients of one layer */
+    double *partial;         /* 2 x nblocks x Pk: the blocks' partial gradients of a layer,
+                                the layers' parities in turn (fast_ws_partial) */
     double *lossp;           /* nblocks: the blocks' sums of squared residuals */
     double *carry;           /* N x D: the backsolve adjoint's carried state (else NULL) */
     fast_progress progress;  /* none unless fast_run_progress sets it */
@@ -64,6 +65,15 @@ struct fast_ws {
     double *adjoint;         /* the output's `adjoint` */
     double *grad[NO_MAX_PARAMS];
 };
+
+/* Block b's row of partial gradients of layer k.  Two sets of rows, used
+ * by the layers in turn: a member may start on layer k - 1 while another
+ * still sums layer k, so the backward pass meets one barrier a layer,
+ * not two. */
+static inline double *fast_ws_partial(const fast_ws *ws, size_t k, size_t b)
+{
+    return ws->partial + ((k & 1) * ws->nblocks + b) * ws->Pk;
+}
 
 /* Points per block for a spec (see above): at least 128 points, and at
  * most FAST_MAX_BLOCKS blocks, so the partial gradients stay small. */

@@ -11,8 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "fast.h"
+#include "fast_team.h"
 #include "fast_ws.h"
 #include "test_util.h"
 
@@ -248,4 +251,104 @@ Test(fast_blocks, memory_within_2_5_states)
                           i, m, adj, peak, peak / kept, kept);
             }
     unsetenv("NODEORACLE_THREADS");
+}
+
+/* The block rule (fast_ws_block_size): 128 points, or N / 2 (at least 32)
+ * below 256 points, so that a small run still has two blocks for two
+ * cores, and never more than FAST_MAX_BLOCKS blocks. */
+Test(fast_blocks, block_rule)
+{
+    static const size_t cases[][2] = {{1, 1},     {20, 20},   {32, 32},   {40, 32},
+                                      {64, 32},   {65, 33},   {200, 100}, {255, 128},
+                                      {256, 128}, {300, 128}, {4096, 128}, {5000, 157}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        no_spec s;
+        no_spec_default(&s);
+        s.N = cases[i][0];
+        cr_expect_eq(fast_ws_block_size(&s), cases[i][1], "N = %zu: block of %zu, not %zu",
+                     s.N, fast_ws_block_size(&s), cases[i][1]);
+    }
+}
+
+/* A small run (N = 64: two blocks of 32) gives the same bits on 1, 2 and 3
+ * threads, and passes against ref, for every family. */
+Test(fast_blocks, small_run_in_two_blocks, .timeout = NO_TEST_TIMEOUT_S)
+{
+    for (int v = 0; v < NO_TEST_VARIANTS; v++) {
+        no_spec s;
+        no_test_spec(&s, v, NO_SCHEME_EULER, 1, 640 + (uint64_t)v);
+        s.N = 64;
+        cr_assert_eq(fast_block_count(&s), 2);
+        no_problem p;
+        char err[256], desc[256];
+        cr_assert_eq(no_problem_generate(&p, &s, err, sizeof err), 0, "%s", err);
+        no_spec_describe(&s, desc, sizeof desc);
+        no_arrays one, two, three;
+        run_threads(&p, "1", &one);
+        run_threads(&p, "2", &two);
+        run_threads(&p, "3", &three);
+        expect_same_bits(&one, &two, desc);
+        expect_same_bits(&one, &three, desc);
+        no_arrays_free(&one);
+        no_arrays_free(&two);
+        no_arrays_free(&three);
+        no_problem_free(&p);
+        unsetenv("NODEORACLE_THREADS");
+        no_test_expect_ref_fast_pass(&s);
+    }
+}
+
+/* The team (fast/fast_team.c): its helpers outlive a run and its barrier
+ * polls before it sleeps.  Every member adds 1 to a counter before each
+ * barrier and reads it after: it must read workers x rounds exactly (a
+ * barrier that let a member through early, or a round counted twice, shows
+ * as another count).  Teams of 2, 4, 3, 2 and 1 in turn reuse and grow the
+ * pool; a team in a child of fork() must still form (the child has none
+ * of the parent's helpers) and finish. */
+typedef struct {
+    _Atomic size_t count;
+    size_t rounds;
+    _Atomic int wrong;
+} team_probe;
+
+static void team_probe_member(void *ctx, fast_team *team, size_t w, size_t nw)
+{
+    team_probe *t = ctx;
+    (void)w;
+    for (size_t r = 0; r < t->rounds; r++) {
+        t->count++;
+        fast_team_barrier(team);
+        if (t->count != nw * (r + 1))
+            t->wrong = 1;
+        /* Nobody adds for round r + 1 before everyone has read round r. */
+        fast_team_barrier(team);
+    }
+}
+
+static void team_probe_run(size_t want, size_t rounds)
+{
+    team_probe t = {0, rounds, 0};
+    size_t got = fast_team_run(want, team_probe_member, &t);
+    cr_assert(got >= 1 && got <= want, "asked for %zu workers, got %zu", want, got);
+    cr_expect_eq(t.wrong, 0, "a member of a team of %zu passed a barrier early", got);
+    cr_expect_eq(t.count, got * rounds, "team of %zu: %zu additions, not %zu", got,
+                 (size_t)t.count, got * rounds);
+}
+
+Test(fast_blocks, team_barrier_and_pool, .timeout = NO_TEST_TIMEOUT_S)
+{
+    static const size_t sizes[] = {2, 4, 3, 2, 1};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        team_probe_run(sizes[i], 2000);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        team_probe t = {0, 500, 0};
+        size_t got = fast_team_run(3, team_probe_member, &t);
+        _exit(t.wrong || t.count != got * 500 || got < 1 ? 1 : 0);
+    }
+    int st = 0;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "a team in a child of fork() failed");
 }

@@ -368,6 +368,7 @@ Test(fast_trig, in_place_and_lengths)
     fast_trig_sincos(NMAX + 1, X, S, C);
     fast_trig_cos(0, NULL, NULL);
     fast_trig_sincos(0, NULL, NULL, NULL);
+    fast_trig_cos_sinmul(0, NULL, NULL);
     for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
         size_t n = lens[li];
         for (int off = 0; off <= 1; off++) { /* X + 1: another alignment */
@@ -402,6 +403,20 @@ Test(fast_trig, in_place_and_lengths)
                 cr_expect_eq(to_bits(b2[i]), to_bits(s[i]), "c == x n=%zu i=%zu", n, i);
                 cr_expect_eq(to_bits(buf[i]), to_bits(c[i]), "c == x n=%zu i=%zu", n, i);
             }
+
+            /* cos_sinmul: cos in place, t <- t * sin; the products are those of
+             * sincos's sines (one rounding each), nothing written past n */
+            memcpy(buf, x, n * sizeof *buf);
+            for (size_t i = 0; i < n + PAD; i++)
+                b2[i] = i < n ? 0.75 + 0.01 * (double)i : -1.5;
+            fast_trig_cos_sinmul(n, buf, b2);
+            for (size_t i = 0; i < n; i++) {
+                cr_expect_eq(to_bits(buf[i]), to_bits(c[i]), "sinmul cos n=%zu i=%zu", n, i);
+                cr_expect_eq(to_bits(b2[i]), to_bits((0.75 + 0.01 * (double)i) * s[i]),
+                             "sinmul t n=%zu i=%zu", n, i);
+            }
+            for (size_t i = n; i < n + PAD; i++)
+                cr_expect_eq(b2[i], -1.5, "cos_sinmul wrote past n = %zu", n);
         }
     }
     /* cos-only and sincos's cos: the same bits (the rff eval and vjp rely on it) */
