@@ -19,8 +19,9 @@
  * costs one more forward pass of m - 1 substeps per layer and saves
  * (m - 1) L N D doubles.  The backsolve adjoint carries its state backward in
  * an N x D array of its own (it must not overwrite the forward states, which
- * are an output).  The workspace adds the workers' buffers and one layer of
- * partial gradients per block.
+ * are an output).  The workspace adds the workers' buffers and two layers of
+ * partial gradients per block (fast_ws_partial: the members of a team meet
+ * once a layer, not twice).
  *
  * Everything is carved from allocations made by fast_ws_alloc, so the layer
  * and substep loops never allocate. */
