@@ -39,6 +39,27 @@ static void expect_same_bits(const no_arrays *a, const no_arrays *b, const char 
     }
 }
 
+/* Generate the problem of s and expect the same bits from fast on 1, 2 and
+ * 3 threads. */
+static void expect_threads_agree(const no_spec *s)
+{
+    no_problem p;
+    char err[256], desc[256];
+    cr_assert_eq(no_problem_generate(&p, s, err, sizeof err), 0, "%s", err);
+    no_spec_describe(s, desc, sizeof desc);
+    no_arrays one, two, three;
+    run_threads(&p, "1", &one);
+    run_threads(&p, "2", &two);
+    run_threads(&p, "3", &three);
+    expect_same_bits(&one, &two, desc);
+    expect_same_bits(&one, &three, desc);
+    no_arrays_free(&one);
+    no_arrays_free(&two);
+    no_arrays_free(&three);
+    no_problem_free(&p);
+    unsetenv("NODEORACLE_THREADS");
+}
+
 Test(fast_blocks, thread_count_changes_no_bit, .timeout = NO_TEST_TIMEOUT_S)
 {
     for (int v = 0; v < NO_TEST_VARIANTS; v++)
@@ -50,22 +71,8 @@ Test(fast_blocks, thread_count_changes_no_bit, .timeout = NO_TEST_TIMEOUT_S)
                 s.N = 300;
                 s.adjoint = (no_adjoint)adj;
                 cr_assert_eq(fast_ws_block_size(&s), 128);
-                no_problem p;
-                char err[256], desc[256];
-                cr_assert_eq(no_problem_generate(&p, &s, err, sizeof err), 0, "%s", err);
-                no_spec_describe(&s, desc, sizeof desc);
-                no_arrays one, two, three;
-                run_threads(&p, "1", &one);
-                run_threads(&p, "2", &two);
-                run_threads(&p, "3", &three);
-                expect_same_bits(&one, &two, desc);
-                expect_same_bits(&one, &three, desc);
-                no_arrays_free(&one);
-                no_arrays_free(&two);
-                no_arrays_free(&three);
-                no_problem_free(&p);
+                expect_threads_agree(&s);
             }
-    unsetenv("NODEORACLE_THREADS");
 }
 
 /* At the block-count cap: 33 blocks' partial sums in the tree, 2 and 5
@@ -279,21 +286,7 @@ Test(fast_blocks, small_run_in_two_blocks, .timeout = NO_TEST_TIMEOUT_S)
         no_test_spec(&s, v, NO_SCHEME_EULER, 1, 640 + (uint64_t)v);
         s.N = 64;
         cr_assert_eq(fast_block_count(&s), 2);
-        no_problem p;
-        char err[256], desc[256];
-        cr_assert_eq(no_problem_generate(&p, &s, err, sizeof err), 0, "%s", err);
-        no_spec_describe(&s, desc, sizeof desc);
-        no_arrays one, two, three;
-        run_threads(&p, "1", &one);
-        run_threads(&p, "2", &two);
-        run_threads(&p, "3", &three);
-        expect_same_bits(&one, &two, desc);
-        expect_same_bits(&one, &three, desc);
-        no_arrays_free(&one);
-        no_arrays_free(&two);
-        no_arrays_free(&three);
-        no_problem_free(&p);
-        unsetenv("NODEORACLE_THREADS");
+        expect_threads_agree(&s);
         no_test_expect_ref_fast_pass(&s);
     }
 }
