@@ -17,7 +17,9 @@ typedef struct fast_team fast_team;
 typedef void fast_team_fn(void *ctx, fast_team *team, size_t worker, size_t workers);
 
 /* Run fn on up to want workers and wait for all of them; returns how many
- * ran (at least 1: the caller alone when no thread could be created). */
+ * ran (at least 1: the caller alone when no thread could be created, or
+ * when another run of this process holds the pool).  The helper threads are
+ * made on first use and kept for the process's later runs (fast_team.c). */
 size_t fast_team_run(size_t want, fast_team_fn *fn, void *ctx);
 
 /* Wait until every worker of the team has reached this call. */
