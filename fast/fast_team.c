@@ -115,6 +115,10 @@ static void event_signal(team_event *e)
 
 static void event_wait(team_event *e, unsigned seen)
 {
+    /* Already moved (a barrier's last arrival is often close behind): no
+     * clock read on that path. */
+    if (atomic_load(&e->seq) != seen)
+        return;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (unsigned i = 1;; i++) {
@@ -154,7 +158,7 @@ static void *helper_main(void *arg)
 }
 
 /* The pool of this process, made or grown to want - 1 helpers; returns the
- * helpers there are.  Called with pool.busy held, except the first time. */
+ * helpers there are.  Called with pool.busy held. */
 static size_t pool_grow(size_t want)
 {
     pthread_attr_t attr;
@@ -209,29 +213,29 @@ size_t fast_team_run(size_t want, fast_team_fn *fn, void *ctx)
         want = TEAM_MAX;
     fast_team t = {.fn = fn, .ctx = ctx, .workers = 1};
     atomic_init(&t.arrived, 0);
-    if (want <= 1 || pool_take()) {
+    if (want > 1 && !pool_take()) {
+        size_t helpers = pool_grow(want);
+        t.workers = helpers + 1 < want ? helpers + 1 : want;
+        if (t.workers > 1 && event_init(&t.round))
+            t.workers = 1;
+        if (t.workers == 1)
+            pthread_mutex_unlock(&pool.busy);
+    }
+    if (t.workers == 1) {
         fn(ctx, &t, 0, 1);
         return 1;
     }
-    size_t helpers = pool_grow(want);
-    t.workers = helpers + 1 < want ? helpers + 1 : want;
-    if (t.workers > 1 && event_init(&t.round))
-        t.workers = 1;
-    if (t.workers > 1) {
-        /* A helper reads its slot's team after its go moves (the atomics
-         * order it); helpers beyond the team's size are not woken. */
-        unsigned done_seen = atomic_load(&pool.done.seq);
-        atomic_store(&pool.finished, 0);
-        for (size_t h = 1; h < t.workers; h++) {
-            pool.slot[h].team = &t;
-            event_signal(&pool.slot[h].go);
-        }
-        fn(ctx, &t, 0, t.workers);
-        event_wait(&pool.done, done_seen);
-        event_destroy(&t.round);
-    } else {
-        fn(ctx, &t, 0, 1);
+    /* A helper reads its slot's team after its go moves (the atomics order
+     * it); helpers beyond the team's size are not woken. */
+    unsigned done_seen = atomic_load(&pool.done.seq);
+    atomic_store(&pool.finished, 0);
+    for (size_t h = 1; h < t.workers; h++) {
+        pool.slot[h].team = &t;
+        event_signal(&pool.slot[h].go);
     }
+    fn(ctx, &t, 0, t.workers);
+    event_wait(&pool.done, done_seen);
+    event_destroy(&t.round);
     pthread_mutex_unlock(&pool.busy);
     return t.workers;
 }

@@ -70,20 +70,28 @@ static void mpi_command(char *buf, size_t n, int np)
                  n);
 }
 
+/* `cd dir && PROG ARGS`, ARGS from fmt and ap. */
+static run_result run_in(const char *dir, const char *prog, const char *fmt, va_list ap)
+{
+    char args[2 * PATH_MAX], cmd[5 * PATH_MAX];
+    int k = vsnprintf(args, sizeof args, fmt, ap);
+    cr_assert(k >= 0 && (size_t)k < sizeof args);
+    PATHF(cmd, "cd '%s' && %s %s", dir, prog, args);
+    return run_shell(cmd);
+}
+
 /* `cd dir && mpirun -np np nodeoracle-mpi ARGS` (args printf-style). */
 static run_result mpi_run(int np, const char *dir, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static run_result mpi_run(int np, const char *dir, const char *fmt, ...)
 {
-    char mpi[2 * PATH_MAX], args[2 * PATH_MAX], cmd[5 * PATH_MAX];
+    char mpi[2 * PATH_MAX];
     mpi_command(mpi, sizeof mpi, np);
     va_list ap;
     va_start(ap, fmt);
-    int k = vsnprintf(args, sizeof args, fmt, ap);
+    run_result r = run_in(dir, mpi, fmt, ap);
     va_end(ap);
-    cr_assert(k >= 0 && (size_t)k < sizeof args);
-    PATHF(cmd, "cd '%s' && %s %s", dir, mpi, args);
-    return run_shell(cmd);
+    return r;
 }
 
 /* `cd dir && nodeoracle ARGS`, the serial command. */
@@ -94,14 +102,13 @@ static run_result serial_run(const char *dir, const char *fmt, ...)
     const char *bin = nodeoracle();
     if (!bin)
         cr_skip_test("nodeoracle binary not built");
-    char args[2 * PATH_MAX], cmd[5 * PATH_MAX];
+    char prog[PATH_MAX + 8];
+    PATHF(prog, "'%s'", bin);
     va_list ap;
     va_start(ap, fmt);
-    int k = vsnprintf(args, sizeof args, fmt, ap);
+    run_result r = run_in(dir, prog, fmt, ap);
     va_end(ap);
-    cr_assert(k >= 0 && (size_t)k < sizeof args);
-    PATHF(cmd, "cd '%s' && '%s' %s", dir, bin, args);
-    return run_shell(cmd);
+    return r;
 }
 
 /* A fresh directory scratch/name. */
