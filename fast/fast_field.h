@@ -27,6 +27,11 @@ typedef struct {
                                      them at its block's partial sums) */
 } fast_field_ctx;
 
+/* The rff field works on its q features in column panels of at most this
+ * many (fast_field_rff.c): a block's scratch is 2 n min(q, FAST_RFF_PANEL)
+ * doubles, and the block rule (fast_ws_block_size) reads the panel width. */
+#define FAST_RFF_PANEL 256
+
 typedef struct {
     const char *name;
     /* Doubles of scratch that eval and vjp need for n points. */

@@ -76,8 +76,9 @@ static inline double *fast_ws_partial(const fast_ws *ws, size_t k, size_t b)
     return ws->partial + ((k & 1) * ws->nblocks + b) * ws->Pk;
 }
 
-/* Points per block for a spec (see above): at least 128 points, and at
- * most FAST_MAX_BLOCKS blocks, so the partial gradients stay small. */
+/* Points per block for a spec (see above): 128 points (256 for rff with big
+ * feature panels; two blocks below twice that), and at most FAST_MAX_BLOCKS
+ * blocks, so the partial gradients stay small (fast_run.c). */
 #define FAST_MAX_BLOCKS 32
 size_t fast_ws_block_size(const no_spec *s);
 

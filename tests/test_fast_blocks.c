@@ -6,7 +6,9 @@
  * 44 points (the last one short, the tree's mid not at half), and N = 5000
  * is 32 blocks of 157 and a last one of 133 (the cap on the block count).
  * Every family, the Euler and RK4 schemes with m = 1 and m = 2 (states in
- * the outputs or in the workspace) and all three adjoint kinds. */
+ * the outputs or in the workspace) and all three adjoint kinds.  rff with
+ * q = 300 runs its features in two column panels, and with D = 32 in blocks
+ * of 256 points (rff_panels_pass_against_ref, big_rff_blocks). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,7 +264,9 @@ Test(fast_blocks, memory_within_2_5_states)
 
 /* The block rule (fast_ws_block_size): 128 points, or N / 2 (at least 32)
  * below 256 points, so that a small run still has two blocks for two
- * cores, and never more than FAST_MAX_BLOCKS blocks. */
+ * cores, and never more than FAST_MAX_BLOCKS blocks.  rff whose panel
+ * products are big (D min(q, FAST_RFF_PANEL) >= 8192) takes 256 points,
+ * or N / 2 below 512; the boundary on both sides, and a q below the panel. */
 Test(fast_blocks, block_rule)
 {
     static const size_t cases[][2] = {{1, 1},     {20, 20},   {32, 32},   {40, 32},
@@ -274,6 +278,64 @@ Test(fast_blocks, block_rule)
         s.N = cases[i][0];
         cr_expect_eq(fast_ws_block_size(&s), cases[i][1], "N = %zu: block of %zu, not %zu",
                      s.N, fast_ws_block_size(&s), cases[i][1]);
+    }
+    /* {D, q, N, block} */
+    static const size_t rff[][4] = {{64, 1024, 4096, 256}, {64, 1024, 300, 150},
+                                    {64, 1024, 600, 256},  {64, 1024, 10000, 313},
+                                    {32, 256, 4096, 256},  {31, 256, 4096, 128},
+                                    {32, 300, 600, 256},   {64, 100, 4096, 128},
+                                    {8, 256, 1024, 128}};
+    for (size_t i = 0; i < sizeof rff / sizeof rff[0]; i++) {
+        no_spec s;
+        no_spec_default(&s);
+        s.family = NO_FAMILY_RFF;
+        s.D = rff[i][0], s.q = rff[i][1], s.N = rff[i][2];
+        cr_expect_eq(fast_ws_block_size(&s), rff[i][3], "rff D = %zu, q = %zu, N = %zu: block "
+                     "of %zu, not %zu", s.D, s.q, s.N, fast_ws_block_size(&s), rff[i][3]);
+        /* mlp of the same sizes keeps the 128-point rule. */
+        s.family = NO_FAMILY_MLP;
+        s.M = s.q;
+        cr_expect_leq(fast_ws_block_size(&s), s.N > 4096 ? 313 : 128);
+    }
+}
+
+/* The rff field's column panels (fast_field_rff.c, FAST_RFF_PANEL = 256):
+ * q = 300 is a full panel and a short one of 44 columns, so every panel
+ * offset (into Omega, beta, W_k and the gradient's columns) and the panels'
+ * sums into V and Dv^T w are read; a dropped or misplaced panel moves the
+ * results by about 44/300 of their size, far outside the tolerance.  Both
+ * kernels, Euler and RK4, every adjoint kind, against ref. */
+Test(fast_blocks, rff_panels_pass_against_ref, .timeout = NO_TEST_TIMEOUT_S)
+{
+    for (int v = 1; v <= 2; v++)
+        for (int adj = 0; adj < NO_ADJOINT_COUNT; adj++) {
+            no_spec s;
+            no_test_spec(&s, v, v == 1 ? NO_SCHEME_EULER : NO_SCHEME_RK4, 1,
+                         3000 + (uint64_t)(v * 10 + adj));
+            s.q = 300;
+            s.N = 40;
+            s.adjoint = (no_adjoint)adj;
+            no_test_expect_ref_fast_pass(&s);
+        }
+}
+
+/* Big rff panels (D = 32, q = 300: 32 x 256 = 8192) take blocks of 256
+ * points: N = 520 is two of 256 and one of 8, in panels of 256 and 44
+ * columns.  The same bits on 1, 2 and 3 threads for every adjoint kind,
+ * and Euler with the discrete adjoint against ref.  ell = 16 keeps the
+ * growth of the tolerance model small (Lambda ~ 2: tolerances 1e-12 to
+ * 3e-11); with ell = 1 it is exp(34) and the problem cannot be judged. */
+Test(fast_blocks, big_rff_blocks, .timeout = NO_TEST_TIMEOUT_S)
+{
+    for (int adj = 0; adj < NO_ADJOINT_COUNT; adj++) {
+        no_spec s;
+        no_test_spec(&s, 1, NO_SCHEME_EULER, 1, 6000 + (uint64_t)adj);
+        s.D = 32, s.q = 300, s.N = 520, s.L = 1, s.ell = 16;
+        s.adjoint = (no_adjoint)adj;
+        cr_assert_eq(fast_ws_block_size(&s), 256);
+        expect_threads_agree(&s);
+        if (adj == NO_ADJOINT_DISCRETE)
+            no_test_expect_ref_fast_pass(&s);
     }
 }
 
