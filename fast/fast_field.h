@@ -28,9 +28,14 @@ typedef struct {
 } fast_field_ctx;
 
 /* The rff field works on its q features in column panels of at most this
- * many (fast_field_rff.c): a block's scratch is 2 n min(q, FAST_RFF_PANEL)
+ * many (fast_field_rff.c): a block's scratch is 2 n fast_rff_panel(s)
  * doubles, and the block rule (fast_ws_block_size) reads the panel width. */
 #define FAST_RFF_PANEL 256
+
+static inline size_t fast_rff_panel(const no_spec *s)
+{
+    return s->q < FAST_RFF_PANEL ? s->q : FAST_RFF_PANEL;
+}
 
 typedef struct {
     const char *name;

@@ -18,16 +18,11 @@
  * add the panels' partial products in panel order, a sum of q terms in
  * another order, which the tolerance model bounds the same way (gamma_q,
  * tolerance.md section 2). */
-static size_t rff_panel(const no_spec *s)
-{
-    return s->q < FAST_RFF_PANEL ? s->q : FAST_RFF_PANEL;
-}
-
 /* Two n x panel blocks: the phases P (then their cosines), and the feature
  * cotangent T (then sin(P) o T). */
 static size_t rff_scratch_size(const no_spec *s, size_t n)
 {
-    return 2 * n * rff_panel(s);
+    return 2 * n * fast_rff_panel(s);
 }
 
 /* P = Z Omega_J^T + beta_J (n x w), the phases Omega_j z_i + beta_j of the
@@ -45,7 +40,7 @@ static void rff_phases(const fast_field_ctx *c, size_t n, const double *Z, size_
 
 static void rff_eval(const fast_field_ctx *c, size_t k, size_t n, const double *Z, double *V)
 {
-    size_t D = c->p->spec.D, q = c->p->spec.q, panel = rff_panel(&c->p->spec);
+    size_t D = c->p->spec.D, q = c->p->spec.q, panel = fast_rff_panel(&c->p->spec);
     double cst = sqrt(2.0 / (double)q);
     const double *Wk = c->p->W + k * D * q;
     double *P = c->scratch;
@@ -64,7 +59,7 @@ static void rff_eval(const fast_field_ctx *c, size_t k, size_t n, const double *
 static void rff_vjp(const fast_field_ctx *c, size_t k, size_t n, const double *Z,
                     const double *Wbar, double *Zbar, double scale)
 {
-    size_t D = c->p->spec.D, q = c->p->spec.q, panel = rff_panel(&c->p->spec);
+    size_t D = c->p->spec.D, q = c->p->spec.q, panel = fast_rff_panel(&c->p->spec);
     double cst = sqrt(2.0 / (double)q);
     const double *Wk = c->p->W + k * D * q;
     double *P = c->scratch, *T = P + n * panel;

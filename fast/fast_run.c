@@ -23,10 +23,11 @@ size_t fast_ws_block_size(const no_spec *s)
      * for the widths of the suites; more blocks than FAST_MAX_BLOCKS would
      * only add partial gradients to keep.  Below twice the block (256
      * points; 512 for big rff panels, below) a run is cut in two blocks of
-     * at least 32 points, so that two cores share even a small run (tiny, 64 points: 0.14 ms on two cores against 0.19 ms as one
-     * block; fast_team.c).
+     * at least 32 points, so that two cores share even a small run (tiny,
+     * 64 points: 0.14 ms on two cores against 0.19 ms as one block;
+     * fast_team.c).
      *
-     * rff with big panels: from D w >= 8192 (w = min(q, FAST_RFF_PANEL)) a
+     * rff with big panels: from D w >= 8192 (w = fast_rff_panel(s)) a
      * 128-point panel product n x w x D has 2^20 multiply-adds and leaves
      * OpenBLAS's unpacked small-matrix path; every call then packs the
      * layer's D x w weights again, so blocks of 256 points halve that work
@@ -35,8 +36,7 @@ size_t fast_ws_block_size(const no_spec *s)
      * bigger block only enlarges the cache footprint (default, D = 8: 2%
      * slower with 256).  mlp keeps 128: its n x M scratch has no panels. */
     size_t N = s->N, half = (N + 1) / 2, big = 128;
-    if (s->family == NO_FAMILY_RFF &&
-        (double)s->D * (double)(s->q < FAST_RFF_PANEL ? s->q : FAST_RFF_PANEL) >= 8192.0)
+    if (s->family == NO_FAMILY_RFF && (double)s->D * (double)fast_rff_panel(s) >= 8192.0)
         big = 256;
     size_t B = half < 32 ? 32 : half > big ? big : half;
     size_t by_count = (N + FAST_MAX_BLOCKS - 1) / FAST_MAX_BLOCKS;

@@ -86,6 +86,14 @@ void ref_dot(mpfr_t rop, mpfr_t *x, size_t sx, mpfr_t *y, size_t sy, size_t n, r
     mpfr_sum(rop, dw->px, n, MPFR_RNDN);
 }
 
+void ref_trim_prec(mpfr_t x)
+{
+    if (mpfr_regular_p(x)) {
+        mpfr_prec_t need = mpfr_min_prec(x);
+        mpfr_prec_round(x, need < MPFR_PREC_MIN ? MPFR_PREC_MIN : need, MPFR_RNDN);
+    }
+}
+
 void ref_dot_ptrs(mpfr_t rop, size_t n, ref_dot_ws *dw)
 {
     for (size_t i = 0; i < n; i++)

@@ -37,6 +37,10 @@ void ref_dot_ws_clear(ref_dot_ws *dw);
 void ref_dot(mpfr_t rop, mpfr_t *x, size_t sx, mpfr_t *y, size_t sy, size_t n, ref_dot_ws *dw);
 void ref_dot_ptrs(mpfr_t rop, size_t n, ref_dot_ws *dw);
 
+/* x at the fewest bits that hold its value exactly (its value unchanged):
+ * an exact sum or a number read back carries no zero limbs. */
+void ref_trim_prec(mpfr_t x);
+
 /* q as an MPFR number at r's precision; den 0 is an entry the tableau leaves
  * out: 0, and a decimal is read at r's precision (tableau.h). */
 void ref_rational(mpfr_t r, no_rational q);

@@ -172,10 +172,7 @@ static int exact_sum(mpfr_ptr rop, mpfr_ptr *terms, size_t n)
     mpfr_set_prec(rop, prec);
     if (mpfr_sum(rop, terms, n, MPFR_RNDN) != 0)
         return -1;
-    if (mpfr_regular_p(rop)) {
-        mpfr_prec_t need = mpfr_min_prec(rop);
-        mpfr_prec_round(rop, need < MPFR_PREC_MIN ? MPFR_PREC_MIN : need, MPFR_RNDN);
-    }
+    ref_trim_prec(rop);
     return 0;
 }
 
@@ -397,16 +394,22 @@ int ref_run(const ref_model *m, ref_result *res, char *err, size_t len)
     return 0;
 }
 
+/* part holds no sums and no points (a previous part's sums freed). */
+static void part_empty(ref_part *part)
+{
+    ref_vec_free(part->grad, part->ngrad);
+    part->grad = NULL;
+    part->ngrad = 0;
+    part->i0 = part->i1 = 0;
+    mpfr_set_zero(part->loss_sum, 1);
+}
+
 int ref_run_part(const ref_model *m, size_t i0, size_t i1, ref_result *res, ref_part *part,
                  char *err, size_t len)
 {
     const no_spec *s = &m->spec;
     memset(res, 0, sizeof *res);
-    ref_vec_free(part->grad, part->ngrad); /* a previous part's sums */
-    part->grad = NULL;
-    part->ngrad = 0;
-    part->i0 = part->i1 = 0;
-    mpfr_set_zero(part->loss_sum, 1);
+    part_empty(part);
     if (i0 > i1 || i1 > s->N) {
         snprintf(err, len, "points [%zu, %zu) are not a range of the %zu points", i0, i1, s->N);
         return -1;
@@ -420,10 +423,7 @@ int ref_run_part(const ref_model *m, size_t i0, size_t i1, ref_result *res, ref_
     part->i0 = i0;
     part->i1 = i1;
     if (run_points(m, i0, i1, res, part, err, len)) {
-        ref_vec_free(part->grad, part->ngrad);
-        part->grad = NULL;
-        part->ngrad = 0;
-        part->i0 = part->i1 = 0;
+        part_empty(part);
         return -1;
     }
     return 0;

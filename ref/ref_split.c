@@ -218,10 +218,7 @@ static int get_number(const char **p, mpfr_ptr x)
     char *end;
     if (mpfr_strtofr(x, s, &end, 16, MPFR_RNDN) != 0 || end != s + n || !mpfr_number_p(x))
         return -1;
-    if (mpfr_regular_p(x)) {
-        mpfr_prec_t need = mpfr_min_prec(x);
-        mpfr_prec_round(x, need < MPFR_PREC_MIN ? MPFR_PREC_MIN : need, MPFR_RNDN);
-    }
+    ref_trim_prec(x);
     return 0;
 }
 

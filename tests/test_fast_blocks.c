@@ -156,7 +156,7 @@ static void expect_split_matches(const no_problem *p, size_t ranks)
     char err[256];
     no_arrays whole = {0};
     cr_assert_eq(fast_run(p, &whole, err, sizeof err), 0, "%s", err);
-    size_t nb = fast_block_count(s), B = fast_ws_block_size(s);
+    size_t nb = fast_block_count(s);
     no_arrays *part = calloc(ranks, sizeof *part);
     double *sumsq = calloc(ranks, sizeof *sumsq);
     cr_assert(part && sumsq);
@@ -182,7 +182,8 @@ static void expect_split_matches(const no_problem *p, size_t ranks)
     for (size_t r = 0; r < ranks; r++) {
         size_t b0, b1;
         fast_part_of(nb, ranks, r, &b0, &b1);
-        size_t i0 = b0 * B, i1 = b1 * B < s->N ? b1 * B : s->N;
+        size_t i0, i1;
+        fast_part_points(s, b0, b1, &i0, &i1);
         for (int a = 0; a < 3; a++) {
             no_array *dst = no_arrays_find(&all, rows[a]), *src = no_arrays_find(&part[r], rows[a]);
             size_t layers = a == 1 ? 1 : s->L + 1, w = dst->n / layers / s->N;
