@@ -467,11 +467,15 @@ int ref_part_finish(const ref_model *m, ref_part *const *parts, size_t nparts, r
     size_t k = 0;
     const char *why = NULL;
     for (size_t r = 0; r < nparts && !why; r++) {
-        if (parts[r]->ngrad != ngrad)
-            why = "a part has another gradient size";
-        else if (parts[r]->i0 > parts[r]->i1 || parts[r]->i1 > s->N)
+        /* An empty part may never have run (a rank with no points): its
+         * gradient size is not looked at. */
+        if (parts[r]->i0 > parts[r]->i1 || parts[r]->i1 > s->N)
             why = "a part's points are not a range of the problem's";
-        else if (parts[r]->i0 < parts[r]->i1)
+        else if (parts[r]->i0 == parts[r]->i1)
+            continue;
+        else if (parts[r]->ngrad != ngrad)
+            why = "a part has another gradient size";
+        else
             use[k++] = parts[r];
     }
     if (!why) {
