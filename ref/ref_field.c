@@ -13,26 +13,31 @@ size_t ref_layer_param_count(const no_spec *s)
     return n;
 }
 
+size_t ref_field_width(const no_spec *s)
+{
+    return s->family == NO_FAMILY_RFF ? s->q : s->family == NO_FAMILY_MLP ? s->M : s->D;
+}
+
+size_t ref_field_dot_terms(const no_spec *s)
+{
+    size_t n = ref_field_width(s) > s->D ? ref_field_width(s) : s->D;
+    if (n < s->d_out)
+        n = s->d_out;
+    return n < NO_MAX_STAGES + 2 ? NO_MAX_STAGES + 2 : n;
+}
+
 int ref_field_ws_init(ref_field_ws *ws, const ref_model *m)
 {
     const no_spec *s = &m->spec;
     ws->m = m;
     ws->k = 0;
     ws->ext = NULL;
-    ws->width = s->family == NO_FAMILY_RFF ? s->q : s->family == NO_FAMILY_MLP ? s->M : s->D;
+    ws->width = ref_field_width(s);
     ws->pre = ref_vec_new(ws->width, m->prec);
     ws->act = ref_vec_new(ws->width, m->prec);
     ws->dact = ref_vec_new(ws->width, m->prec);
     ws->t = ref_vec_new(ws->width, m->prec);
-    /* The dot scratch serves the field's dot products (length D or width),
-     * ref_run's (length d_in <= D or d_out) and the scheme's stage
-     * combinations (up to stages + 1 terms, ref_scheme.c). */
-    size_t np = ws->width > s->D ? ws->width : s->D;
-    if (np < s->d_out)
-        np = s->d_out;
-    if (np < NO_MAX_STAGES + 2)
-        np = NO_MAX_STAGES + 2;
-    int nodot = ref_dot_ws_init(&ws->dot, np, m->prec);
+    int nodot = ref_dot_ws_init(&ws->dot, ref_field_dot_terms(s), m->prec);
     mpfr_inits2(m->prec, ws->c, ws->tmp, (mpfr_ptr)0);
     /* The constant of the family: sqrt(2/q) (rff features), 1/M (mean field);
      * under a diagnosis variant: 1 (scale or 1/M missing), 1/sqrt(q) (no phase). */

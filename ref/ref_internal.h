@@ -45,6 +45,14 @@ void ref_trim_prec(mpfr_t x);
  * out: 0, and a decimal is read at r's precision (tableau.h). */
 void ref_rational(mpfr_t r, no_rational q);
 
+/* The field's width (q for rff, M for mlp, D for linear) and the terms its
+ * dot scratch must hold: the field's dot products (length D or width),
+ * ref_run's (length d_in <= D or d_out) and the scheme's stage
+ * combinations (up to stages + 1 terms, ref_scheme.c).  ref_field.c
+ * allocates by them, ref_memory.c counts by them. */
+size_t ref_field_width(const no_spec *s);
+size_t ref_field_dot_terms(const no_spec *s);
+
 /* The trained parameter arrays of m's family (np of them, in the order of
  * no_spec_params) with the names of their metric gradients in ref_run's
  * result ("mgrad_W", ...); returns the parameter count K. */

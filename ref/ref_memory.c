@@ -55,9 +55,7 @@ static double result_bytes(const no_spec *s, mpfr_prec_t prec)
 static double workspace_bytes(const no_spec *s, mpfr_prec_t prec, double nsteps)
 {
     double N = (double)s->N, D = (double)s->D;
-    double width = s->family == NO_FAMILY_RFF ? (double)s->q
-                   : s->family == NO_FAMILY_MLP ? (double)s->M
-                                                : D;
+    double width = (double)ref_field_width(s);
     double S = (double)no_tableau_of(s->scheme)->stages;
     double n = (nsteps + 1.0) * N * D           /* sub: every step's states */
                + N * layer_params(s)             /* contrib */
@@ -66,11 +64,7 @@ static double workspace_bytes(const no_spec *s, mpfr_prec_t prec, double nsteps)
                + (4.0 * S + 1.0) * D + 2.0       /* stages Y, K, lam, mu; acc; tau, one */
                + 2.0 * NO_MAX_STAGES * (NO_MAX_STAGES + 1); /* the tableau, raw and scaled */
     /* the field's dot scratch (ref_field.c): pointer pairs and exact products */
-    double dots = width > D ? width : D;
-    if (dots < (double)s->d_out)
-        dots = (double)s->d_out;
-    if (dots < NO_MAX_STAGES + 2)
-        dots = NO_MAX_STAGES + 2;
+    double dots = (double)ref_field_dot_terms(s);
     double ptrs = N + 2.0 * dots;
     return n * ref_number_bytes(prec) + dots * ref_number_bytes(2 * prec) +
            ptrs * sizeof(void *);
