@@ -163,25 +163,37 @@ static double wall_now(void)
 
 /* ---- the split -------------------------------------------------------------- */
 
+/* An item for the split's order: largest cost first, then the lower index
+ * (a total order: the sort's result does not depend on the algorithm). */
+typedef struct {
+    double cost;
+    int index;
+} nm_item;
+
+static int by_cost_then_index(const void *a, const void *b)
+{
+    const nm_item *x = a, *y = b;
+    if (x->cost != y->cost)
+        return x->cost > y->cost ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
 void nm_assign(const double *cost, int n, int *owner)
 {
     if (nm_rank == 0) {
+        nm_item *item = malloc((size_t)(n ? n : 1) * sizeof *item);
         int *order = malloc((size_t)(n ? n : 1) * sizeof *order);
         double *load = calloc((size_t)nm_size, sizeof *load);
-        if (!order || !load)
+        if (!item || !order || !load)
             nm_die("out of memory");
+        /* n can be a few hundred thousand cells, which often arrive in
+         * increasing cost (width sweeps): O(n log n), not an insertion sort */
         for (int i = 0; i < n; i++)
-            order[i] = i;
-        /* insertion sort by cost, largest first, stable (ties keep the
-         * lower index first); n is at most a few hundred thousand cells */
-        for (int i = 1; i < n; i++) {
-            int x = order[i], j = i;
-            while (j > 0 && cost[order[j - 1]] < cost[x]) {
-                order[j] = order[j - 1];
-                j--;
-            }
-            order[j] = x;
-        }
+            item[i] = (nm_item){cost[i] == cost[i] ? cost[i] : 0.0, i}; /* NaN: 0 */
+        qsort(item, (size_t)n, sizeof *item, by_cost_then_index);
+        for (int i = 0; i < n; i++)
+            order[i] = item[i].index;
+        free(item);
         for (int k = 0; k < n; k++) {
             int best = 0;
             for (int r = 1; r < nm_size; r++)
@@ -212,6 +224,17 @@ void nm_assign(const double *cost, int n, int *owner)
 }
 
 /* ---- moving bytes ------------------------------------------------------------ */
+
+int nm_buf_give(nm_buf *b, nm_blob *out)
+{
+    if (b->bad) {
+        free(b->data);
+        return -1;
+    }
+    out->data = b->data;
+    out->len = b->len;
+    return 0;
+}
 
 typedef struct {
     uint64_t len;

@@ -68,6 +68,9 @@ typedef struct {
     int bad; /* out of memory */
 } nm_buf;
 void nm_put(nm_buf *b, const void *p, size_t n);
+/* A work function's end: b's bytes become *out (0), or, when b ran out of
+ * memory, b is freed and -1 returned (the job cannot go on). */
+int nm_buf_give(nm_buf *b, nm_blob *out);
 void nm_put_u64(nm_buf *b, unsigned long long v);
 void nm_put_str(nm_buf *b, const char *s);
 /* Readers: 0, or -1 past the end. */

@@ -82,13 +82,9 @@ static int gen_work(void *vctx, int i, nm_blob *out)
     nm_put(&b, &secs, sizeof secs);
     nm_put(&b, tree.data, rc ? 0 : tree.len);
     free(tree.data);
-    if (b.bad || tree.bad) {
-        free(b.data);
-        return -1;
-    }
-    out->data = b.data;
-    out->len = b.len;
-    return 0;
+    /* tree.bad is a failure nm_tree_pack reported (rc, err) and goes back
+     * as this problem's outcome; only our own message buffer is fatal. */
+    return nm_buf_give(&b, out);
 }
 
 static void gen_take(void *vctx, int i, nm_blob *in)
@@ -260,12 +256,8 @@ static int width_work(void *vctx, int i, nm_blob *out)
     if (!rc)
         nm_put(&b, v, x->len * sizeof *v);
     free(v);
-    if (b.bad) {
-        free(b.data);
+    if (nm_buf_give(&b, out))
         return -1;
-    }
-    out->data = b.data;
-    out->len = b.len;
     if (nm_rank == 0) /* rank 0's own share: its progress */
         no_width_cmd_progress(x->cmd, ++x->own_done, x->own_total);
     return 0;

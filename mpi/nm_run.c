@@ -32,6 +32,7 @@
 #include "path.h"
 #include "problem_dir.h"
 #include "ref.h"
+#include "report.h"
 #include "resources.h"
 
 typedef struct {
@@ -51,16 +52,12 @@ static int parse(int argc, char **argv, run_opts *o)
         } else if (!strcmp(a, "--out") && i + 1 < argc) {
             o->out = argv[++i];
         } else if (!strcmp(a, "--impl") && i + 1 < argc) {
-            const char *v = argv[++i];
-            if (strcmp(v, "fast") && strcmp(v, "ref"))
-                return no_cmd_usage_error("--impl takes fast or ref");
-            o->impl_ref = !strcmp(v, "ref");
+            char err[160];
+            if (no_cmd_parse_impl(argv[++i], &o->impl_ref, err, sizeof err))
+                return no_cmd_usage_error(err);
         } else if (!strcmp(a, "--prec") && i + 1 < argc) {
-            char *end;
-            long p = strtol(argv[++i], &end, 10);
-            if (*end || p < 24 || p > 4096)
-                return no_cmd_usage_error("--prec takes a number of bits from 24 to 4096");
-            o->prec = p;
+            if (no_cmd_parse_prec(argv[++i], &o->prec))
+                return no_cmd_prec_error(argv[i]);
         } else {
             char err[160];
             snprintf(err, sizeof err, "run: unknown or incomplete option '%.60s'", a);
@@ -173,13 +170,13 @@ static int run_fast(const run_opts *o, const no_problem *p)
     fast_ws *ws = fast_ws_alloc(s);
     double sumsq = 0;
     int status = NM_GO;
-    if (!ws || no_outputs_init(&out, s)) {
-        fprintf(stderr, "nodeoracle: rank %d: out of memory for the fast run\n", nm_rank);
-        status = NO_EXIT_USAGE;
-    } else if (b1 > b0 && fast_run_part(ws, p, &out, b0, b1, &sumsq, err, sizeof err)) {
-        fprintf(stderr, "nodeoracle: rank %d: %s\n", nm_rank, err);
-        status = NO_EXIT_USAGE;
-    }
+    /* A failure is printed once, by rank 0 (nm_agree). */
+    nm_quiet_begin();
+    if (!ws || no_outputs_init(&out, s))
+        status = no_report_error("out of memory for the fast run");
+    else if (b1 > b0 && fast_run_part(ws, p, &out, b0, b1, &sumsq, err, sizeof err))
+        status = no_report_error(err);
+    nm_quiet_end();
     fast_ws_free(ws);
     status = nm_agree(status);
     if (status != NM_GO) {
@@ -234,10 +231,8 @@ static int run_fast(const run_opts *o, const no_problem *p)
     fast_part_combine(nb, (size_t)nm_size, x, 1);
     fast_run_finish(s, &out, sq[0]);
     status = NO_EXIT_PASS;
-    if (write_arrays(o->out, &out, err, sizeof err)) {
-        fprintf(stderr, "nodeoracle: %s\n", err);
-        status = NO_EXIT_USAGE;
-    }
+    if (write_arrays(o->out, &out, err, sizeof err))
+        status = no_report_error(err);
     free(sums);
     free(sq);
     free(x);
@@ -285,6 +280,8 @@ static int nm_run_ref(const run_opts *o, const no_problem *p)
     char err[512];
     ref_model m;
     int status = NM_GO;
+    /* A failure is printed once, by rank 0 (nm_agree). */
+    nm_quiet_begin();
     int have_model = !ref_model_init(&m, p, (mpfr_prec_t)o->prec, err, sizeof err);
     size_t i0, i1;
     ref_part_of(p->spec.N, (size_t)nm_size, (size_t)nm_rank, &i0, &i1);
@@ -292,13 +289,11 @@ static int nm_run_ref(const run_opts *o, const no_problem *p)
     ref_part_init(&part);
     ref_result res;
     memset(&res, 0, sizeof res);
-    if (!have_model) {
-        fprintf(stderr, "nodeoracle: rank %d: %s\n", nm_rank, err);
-        status = NO_EXIT_USAGE;
-    } else if (i1 > i0 && ref_run_part(&m, i0, i1, &res, &part, err, sizeof err)) {
-        fprintf(stderr, "nodeoracle: rank %d: %s\n", nm_rank, err);
-        status = NO_EXIT_USAGE;
-    }
+    if (!have_model)
+        status = no_report_error(err);
+    else if (i1 > i0 && ref_run_part(&m, i0, i1, &res, &part, err, sizeof err))
+        status = no_report_error(err);
+    nm_quiet_end();
     status = nm_agree(status);
     if (status != NM_GO) {
         ref_part_clear(&part);
@@ -350,12 +345,10 @@ static int nm_run_ref(const run_opts *o, const no_problem *p)
     no_arrays dbl = {0};
     if (ref_part_finish(&m, pp, (size_t)nm_size, &res, err, sizeof err) ||
         (ref_result_to_double(&res, &dbl) &&
-         snprintf(err, sizeof err, "out of memory rounding the result") > 0) ||
+         no_errorf(err, sizeof err, "out of memory rounding the result")) ||
         write_arrays(o->out, &dbl, err, sizeof err) ||
-        write_ref_values(o->out, &res, err, sizeof err)) {
-        fprintf(stderr, "nodeoracle: %s\n", err);
-        status = NO_EXIT_USAGE;
-    }
+        write_ref_values(o->out, &res, err, sizeof err))
+        status = no_report_error(err);
     no_arrays_free(&dbl);
     for (int r = 1; r < nm_size; r++)
         ref_part_clear(&parts[r]);
@@ -386,8 +379,7 @@ int nm_run_problem(int argc, char **argv)
         no_res_require(o.impl_ref ? no_res_compare_bytes(&p.spec, o.prec)
                                   : fast_memory_estimate(&p.spec),
                        "this run", "use a machine with more memory", err, sizeof err)) {
-        fprintf(stderr, "nodeoracle: %s\n", err);
-        status = NO_EXIT_USAGE;
+        status = no_report_error(err);
     }
     nm_quiet_end();
     status = nm_agree(status);

@@ -83,30 +83,24 @@ for r in $RANKS; do
     rm -rf "p$r.m"
     t=$(best "gen$r" $MPIRUN -np "$r" "$MBIN" gen --suite "$SUITE" --out "p$r.m" --quiet)
     diff -r p1 "p$r.m" >/dev/null || { echo "gen on $r ranks: not the serial tree" >&2; exit 1; }
-    cmp -s out.gen1 "out.gen$r" || true # the last line names --out
     printf ' %8s' "$t"
 done
 printf '\n'
-line "check (golden)" "$chk1"
-for r in $RANKS; do
-    t=$(best "chk$r" $MPIRUN -np "$r" "$MBIN" check --problems p1 --candidates cands --quiet)
-    cmp -s out.chk1 "out.chk$r" || { echo "check on $r ranks: not the serial report" >&2; exit 1; }
-    printf ' %8s' "$t"
-done
-printf '\n'
-line "check --on-the-fly" "$fly1"
-for r in $RANKS; do
-    t=$(best "fly$r" $MPIRUN -np "$r" "$MBIN" check --problems p1 --candidates cands --on-the-fly --quiet)
-    cmp -s out.fly1 "out.fly$r" || { echo "check --on-the-fly on $r ranks: not the serial report" >&2; exit 1; }
-    printf ' %8s' "$t"
-done
-printf '\n'
-line "width (default sweep)" "$wid1"
-for r in $RANKS; do
-    t=$(best "wid$r" $MPIRUN -np "$r" "$MBIN" width --json)
-    cmp -s out.wid1 "out.wid$r" || { echo "width on $r ranks: not the serial JSON" >&2; exit 1; }
-    printf ' %8s' "$t"
-done
-printf '\n'
+# One row: LABEL SERIAL_TIME TAG WHAT then the command after -np R; each
+# rank count's stdout must be the serial run's (out.TAG1).
+row() {
+    local label=$1 serial=$2 tag=$3 what=$4
+    shift 4
+    line "$label" "$serial"
+    for r in $RANKS; do
+        t=$(best "$tag$r" $MPIRUN -np "$r" "$MBIN" "$@")
+        cmp -s "out.${tag}1" "out.$tag$r" || { echo "$what on $r ranks: not the serial output" >&2; exit 1; }
+        printf ' %8s' "$t"
+    done
+    printf '\n'
+}
+row "check (golden)" "$chk1" chk check check --problems p1 --candidates cands --quiet
+row "check --on-the-fly" "$fly1" fly "check --on-the-fly" check --problems p1 --candidates cands --on-the-fly --quiet
+row "width (default sweep)" "$wid1" wid width width --json
 echo "(seconds of wall-clock time, best of $REPEATS; every output identical to the serial one;"
 echo " $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -122,12 +122,7 @@ static char *read_all(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *s = malloc((size_t)(n > 0 ? n : 0) + 1);
-    cr_assert_not_null(s);
-    *len = n > 0 ? fread(s, 1, (size_t)n, f) : 0;
+    char *s = slurp_n(f, len);
     fclose(f);
     return s;
 }

@@ -85,7 +85,7 @@ typedef struct {
     char *err;   /* stderr */
 } run_result;
 
-static inline char *slurp(FILE *f)
+static inline char *slurp_n(FILE *f, size_t *len)
 {
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
@@ -94,7 +94,14 @@ static inline char *slurp(FILE *f)
     cr_assert_not_null(s);
     size_t got = n > 0 ? fread(s, 1, (size_t)n, f) : 0;
     s[got] = 0;
+    if (len)
+        *len = got;
     return s;
+}
+
+static inline char *slurp(FILE *f)
+{
+    return slurp_n(f, NULL);
 }
 
 /* The result of a command that has ended with status: what it wrote to the
