@@ -47,7 +47,8 @@ void no_atomic_abort(no_atomic *w)
     }
 }
 
-int no_atomic_commit(no_atomic *w, char *err, size_t len)
+/* no_atomic_commit; sync 0 leaves the fsync to the caller (many files). */
+static int commit(no_atomic *w, int sync, char *err, size_t len)
 {
     if (!w->f)
         return no_errorf(err, len, "%s: not open for writing", w->path);
@@ -57,7 +58,7 @@ int no_atomic_commit(no_atomic *w, char *err, size_t len)
         what = "write error", e = EIO;
     else if (fflush(w->f) != 0)
         what = "write error", e = errno;
-    else if (fsync(fileno(w->f)) != 0)
+    else if (sync && fsync(fileno(w->f)) != 0)
         what = "fsync failed", e = errno;
     if (what) {
         no_atomic_abort(w);
@@ -78,7 +79,13 @@ int no_atomic_commit(no_atomic *w, char *err, size_t len)
     return 0;
 }
 
-int no_atomic_write(const char *path, const void *data, size_t n, char *err, size_t len)
+int no_atomic_commit(no_atomic *w, char *err, size_t len)
+{
+    return commit(w, 1, err, len);
+}
+
+static int write_whole(const char *path, const void *data, size_t n, int sync, char *err,
+                       size_t len)
 {
     no_atomic w;
     if (no_atomic_open(&w, path, err, len))
@@ -88,7 +95,17 @@ int no_atomic_write(const char *path, const void *data, size_t n, char *err, siz
         no_atomic_abort(&w);
         return no_errorf(err, len, "%s: write error: %s", path, strerror(e));
     }
-    return no_atomic_commit(&w, err, len);
+    return commit(&w, sync, err, len);
+}
+
+int no_atomic_write(const char *path, const void *data, size_t n, char *err, size_t len)
+{
+    return write_whole(path, data, n, 1, err, len);
+}
+
+int no_atomic_write_nosync(const char *path, const void *data, size_t n, char *err, size_t len)
+{
+    return write_whole(path, data, n, 0, err, len);
 }
 
 int no_atomic_open_in(no_atomic *w, const char *dir, const char *name, char *err, size_t len)

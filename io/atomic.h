@@ -42,4 +42,10 @@ void no_atomic_abort(no_atomic *w);
 /* The whole file in one call: n bytes of data. */
 int no_atomic_write(const char *path, const void *data, size_t n, char *err, size_t len);
 
+/* The same without the fsync, for a caller that writes many files and then
+ * flushes their file system once (nodeoracle-mpi's trees, nm_tree_flush):
+ * still whole or absent under the final name. */
+int no_atomic_write_nosync(const char *path, const void *data, size_t n, char *err,
+                           size_t len);
+
 #endif

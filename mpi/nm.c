@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "cmd.h"
 #include "path.h"
 #include "report.h"
@@ -498,41 +499,6 @@ static int tame_path(const char *p)
     return 1;
 }
 
-/* path's bytes under a temporary name beside it (NAME.tmp.XXXXXX, as
- * io/atomic.c names its own), then renamed: the file appears whole or not
- * at all.  Not flushed: nm_tree_flush does that once for all. */
-static int write_file(const char *path, const char *data, size_t n, char *err, size_t len)
-{
-    char tmp[NO_PATH_MAX];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= sizeof tmp)
-        return no_errorf(err, len, "%s: path too long", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return no_errorf(err, len, "%s: cannot create: %s", path, strerror(errno));
-    mode_t um = umask(0);
-    umask(um);
-    int rc = fchmod(fd, 0666 & ~um);
-    for (size_t at = 0; !rc && at < n;) {
-        ssize_t k = write(fd, data + at, n - at);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            rc = -1;
-        else
-            at += (size_t)k;
-    }
-    if (close(fd) != 0)
-        rc = -1;
-    if (!rc && rename(tmp, path) != 0)
-        rc = -1;
-    if (rc) {
-        int e = errno;
-        unlink(tmp);
-        return no_errorf(err, len, "%s: cannot write: %s", path, strerror(e));
-    }
-    return 0;
-}
-
 int nm_tree_unpack(nm_reader *r, const char *dir, char *err, size_t len)
 {
     for (;;) {
@@ -552,7 +518,7 @@ int nm_tree_unpack(nm_reader *r, const char *dir, char *err, size_t len)
         unsigned long long n;
         if (nm_get_u64(r, &n) || n > r->len - r->at)
             return no_errorf(err, len, "%s: a truncated tree", dir);
-        if (write_file(path, r->data + r->at, (size_t)n, err, len))
+        if (no_atomic_write_nosync(path, r->data + r->at, (size_t)n, err, len))
             return -1;
         r->at += (size_t)n;
     }
