@@ -159,6 +159,48 @@ static int write_arrays(const char *dir, const no_arrays *out, char *err, size_t
     return 0;
 }
 
+/* The parts to rank 0 through nm_run (mpi/nm.c: chunked, non-blocking
+ * sends): one item per rank, owned by that rank. */
+static void gather_parts(nm_work_fn give, nm_take_fn take, void *ctx)
+{
+    int *owner = malloc((size_t)nm_size * sizeof *owner);
+    if (!owner)
+        nm_die("out of memory");
+    for (int r = 0; r < nm_size; r++)
+        owner[r] = r;
+    nm_run(nm_size, owner, give, take, ctx);
+    free(owner);
+}
+
+/* fast: a rank's part is its pack (pack_fast); rank 0 unpacks part r into
+ * the rows of out and sums[r], sq[r]. */
+typedef struct {
+    const no_spec *s;
+    no_arrays *out;
+    char *mine; /* this rank's pack, handed to nm_run by fast_give */
+    double *sums, *sq;
+    size_t P;
+    size_t bytes;
+} fast_gather;
+
+static int fast_give(void *ctx, int r, nm_blob *b)
+{
+    fast_gather *g = ctx;
+    (void)r;
+    b->data = g->mine;
+    b->len = g->bytes;
+    g->mine = NULL;
+    return 0;
+}
+
+static void fast_take(void *ctx, int r, nm_blob *b)
+{
+    fast_gather *g = ctx;
+    if (b->len < 3 * sizeof(double) || b->len % sizeof(double))
+        nm_die("a malformed part arrived");
+    unpack_fast(g->s, g->out, (const double *)b->data, g->sums + (size_t)r * g->P, &g->sq[r]);
+}
+
 static int run_fast(const run_opts *o, const no_problem *p)
 {
     const no_spec *s = &p->spec;
@@ -184,38 +226,30 @@ static int run_fast(const run_opts *o, const no_problem *p)
         return status;
     }
     size_t count = 0;
-    double *mine = pack_fast(s, &out, i0, i1, sumsq, &count);
-    if (!mine)
+    fast_gather g = {s, &out, NULL, NULL, NULL, 0, 0};
+    g.mine = (char *)pack_fast(s, &out, i0, i1, sumsq, &count);
+    g.bytes = count * sizeof(double);
+    if (!g.mine)
         nm_die("out of memory packing the part");
-    if (nm_rank != 0) {
-        MPI_Send(mine, (int)count, MPI_DOUBLE, 0, 7, MPI_COMM_WORLD);
-        free(mine);
-        no_arrays_free(&out);
-        return nm_bcast_int(0);
-    }
-    /* Rank 0: everyone's sums, then the tree. */
+    /* Rank 0: room for everyone's sums, filled as the parts are taken. */
     size_t P = 0;
     for (int i = 0; i < out.count; i++)
         if (!strncmp(out.a[i].name, "grad_", 5))
             P += out.a[i].n;
-    double *sums = malloc((size_t)nm_size * (P ? P : 1) * sizeof *sums);
-    double *sq = malloc((size_t)nm_size * sizeof *sq);
-    double **x = malloc((size_t)nm_size * sizeof *x);
-    if (!sums || !sq || !x)
-        nm_die("out of memory gathering the parts");
-    unpack_fast(s, &out, mine, sums, &sq[0]);
-    free(mine);
-    for (int r = 1; r < nm_size; r++) {
-        MPI_Status st;
-        int n;
-        MPI_Probe(r, 7, MPI_COMM_WORLD, &st);
-        MPI_Get_count(&st, MPI_DOUBLE, &n);
-        double *buf = malloc((size_t)(n ? n : 1) * sizeof *buf);
-        if (!buf)
+    double *sums = NULL, *sq = NULL, **x = NULL;
+    if (nm_rank == 0) {
+        sums = malloc((size_t)nm_size * (P ? P : 1) * sizeof *sums);
+        sq = malloc((size_t)nm_size * sizeof *sq);
+        x = malloc((size_t)nm_size * sizeof *x);
+        if (!sums || !sq || !x)
             nm_die("out of memory gathering the parts");
-        MPI_Recv(buf, n, MPI_DOUBLE, r, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        unpack_fast(s, &out, buf, sums + (size_t)r * P, &sq[r]);
-        free(buf);
+        g.sums = sums, g.sq = sq, g.P = P;
+    }
+    gather_parts(fast_give, fast_take, &g);
+    free(g.mine);
+    if (nm_rank != 0) {
+        no_arrays_free(&out);
+        return nm_bcast_int(0);
     }
     for (int r = 0; r < nm_size; r++)
         x[r] = sums + (size_t)r * P;
@@ -240,29 +274,6 @@ static int run_fast(const run_opts *o, const no_problem *p)
     return nm_bcast_int(status);
 }
 
-/* Bytes to rank 0 (tag: what they are). */
-static void send_bytes(const char *buf, size_t len, int tag)
-{
-    if (len > (size_t)2147483647)
-        nm_die("a part is too large for one MPI message");
-    MPI_Send(buf, (int)len, MPI_BYTE, 0, tag, MPI_COMM_WORLD);
-}
-
-/* Rank 0: the next message of rank r with this tag (malloc'd). */
-static char *recv_bytes(int r, int tag, size_t *len)
-{
-    MPI_Status st;
-    int n;
-    MPI_Probe(r, tag, MPI_COMM_WORLD, &st);
-    MPI_Get_count(&st, MPI_BYTE, &n);
-    char *buf = malloc((size_t)(n ? n : 1));
-    if (!buf)
-        nm_die("out of memory gathering the parts");
-    MPI_Recv(buf, n, MPI_BYTE, r, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-    *len = (size_t)n;
-    return buf;
-}
-
 /* Every value of res exactly, one line each: NAME INDEX %Ra. */
 static int write_ref_values(const char *dir, const ref_result *res, char *err, size_t len)
 {
@@ -273,6 +284,56 @@ static int write_ref_values(const char *dir, const ref_result *res, char *err, s
         for (size_t e = 0; e < res->a[i].n; e++)
             mpfr_fprintf(w.f, "%s %zu %Ra\n", res->a[i].name, e, res->a[i].v[e]);
     return no_atomic_commit(&w, err, len);
+}
+
+/* ref: a rank's part is its exact sums (ref_part_export), their length
+ * first, then its rows (ref_rows_export); rank 0 imports part r into
+ * parts[r] and the rows into res.  Rank 0's own part stays where it is. */
+typedef struct {
+    const no_problem *p;
+    ref_part *part;
+    ref_result *res;
+    ref_part *parts; /* rank 0: nm_size of them, [0] unused */
+    size_t i0, i1;   /* this rank's points */
+} ref_gather;
+
+static int ref_give(void *ctx, int r, nm_blob *out)
+{
+    ref_gather *g = ctx;
+    out->data = NULL;
+    out->len = 0;
+    if (r == 0)
+        return 0;
+    char *pb = NULL, *rb = NULL;
+    size_t pl = 0, rl = 0;
+    if (ref_part_export(g->part, &pb, &pl) ||
+        (g->i1 > g->i0 && ref_rows_export(g->res, g->i0, g->i1, &rb, &rl)))
+        nm_die("out of memory exporting the part");
+    nm_buf b = {0};
+    nm_put_u64(&b, pl);
+    nm_put(&b, pb, pl);
+    nm_put(&b, rb, rl);
+    free(pb);
+    free(rb);
+    return nm_buf_give(&b, out);
+}
+
+static void ref_take(void *ctx, int r, nm_blob *in)
+{
+    ref_gather *g = ctx;
+    if (r == 0)
+        return;
+    size_t ri0, ri1;
+    ref_part_of(g->p->spec.N, (size_t)nm_size, (size_t)r, &ri0, &ri1);
+    ref_part_init(&g->parts[r]);
+    nm_reader rd = {in->data, in->len, 0};
+    unsigned long long pl;
+    if (nm_get_u64(&rd, &pl) || pl > rd.len - rd.at ||
+        ref_part_import(&g->parts[r], rd.data + rd.at, (size_t)pl))
+        nm_die("a malformed part arrived");
+    rd.at += (size_t)pl;
+    if (ri1 > ri0 && ref_rows_import(g->res, rd.data + rd.at, rd.len - rd.at))
+        nm_die("malformed rows arrived");
 }
 
 static int nm_run_ref(const run_opts *o, const no_problem *p)
@@ -302,45 +363,25 @@ static int nm_run_ref(const run_opts *o, const no_problem *p)
             ref_model_clear(&m);
         return status;
     }
+    ref_gather g = {p, &part, &res, NULL, i0, i1};
+    if (nm_rank == 0 && !(g.parts = calloc((size_t)nm_size, sizeof *g.parts)))
+        nm_die("out of memory gathering the parts");
+    gather_parts(ref_give, ref_take, &g);
     if (nm_rank != 0) {
-        char *pb = NULL, *rb = NULL;
-        size_t pl = 0, rl = 0;
-        if (ref_part_export(&part, &pb, &pl) ||
-            (i1 > i0 && ref_rows_export(&res, i0, i1, &rb, &rl)))
-            nm_die("out of memory exporting the part");
-        send_bytes(pb, pl, 8);
-        if (i1 > i0)
-            send_bytes(rb, rl, 9);
-        free(pb);
-        free(rb);
         ref_part_clear(&part);
         ref_result_clear(&res);
         ref_model_clear(&m);
         return nm_bcast_int(0);
     }
     /* Rank 0 (which has points: ref_part_of gives rank 0 the first ones):
-     * the other parts' exact sums and rows, then one rounding. */
-    ref_part *parts = calloc((size_t)nm_size, sizeof *parts);
+     * every part's exact sums, then one rounding. */
+    ref_part *parts = g.parts;
     ref_part **pp = calloc((size_t)nm_size, sizeof *pp);
-    if (!parts || !pp)
+    if (!pp)
         nm_die("out of memory gathering the parts");
     pp[0] = &part;
-    for (int r = 1; r < nm_size; r++) {
-        size_t ri0, ri1, len;
-        ref_part_of(p->spec.N, (size_t)nm_size, (size_t)r, &ri0, &ri1);
-        ref_part_init(&parts[r]);
+    for (int r = 1; r < nm_size; r++)
         pp[r] = &parts[r];
-        char *buf = recv_bytes(r, 8, &len);
-        if (ref_part_import(&parts[r], buf, len))
-            nm_die("a malformed part arrived");
-        free(buf);
-        if (ri1 > ri0) {
-            buf = recv_bytes(r, 9, &len);
-            if (ref_rows_import(&res, buf, len))
-                nm_die("malformed rows arrived");
-            free(buf);
-        }
-    }
     status = NO_EXIT_PASS;
     no_arrays dbl = {0};
     if (ref_part_finish(&m, pp, (size_t)nm_size, &res, err, sizeof err) ||

@@ -359,6 +359,44 @@ Test(mpi, width_sweep_on_2_and_3_ranks_is_the_serial_one, .init = scratch_setup,
 
 /* ---- run: one problem split by data points ------------------------------ */
 
+/* gen ARGS --out p in dir (serially); its one problem's directory into prob. */
+static void gen_one(const char *dir, const char *args, char *prob, size_t n)
+{
+    run_result g = serial_run(dir, "gen %s --out p", args);
+    cr_assert_eq(g.status, 0, "gen: %s", g.err);
+    run_free(&g);
+    char pdir[PATH_MAX];
+    int count;
+    PATHF(pdir, "%s/p", dir);
+    char **pn = names_in(pdir, &count);
+    cr_assert_eq(count, 1, "gen wrote %d problems", count);
+    cr_assert_lt((size_t)snprintf(prob, n, "%s/%s", pdir, pn[0]), n);
+    free(pn[0]);
+    free(pn);
+}
+
+/* run the problem prob on each of ranks[0..nr) for fast and ref, into
+ * dir/fastR and dir/refR; every tree must be ranks[0]'s, file for file
+ * (files_fast and files_ref of them). */
+static void expect_runs_agree(const char *dir, const char *prob, const int *ranks, size_t nr,
+                              int files_fast, int files_ref)
+{
+    char a[PATH_MAX], b[PATH_MAX];
+    for (int impl = 0; impl < 2; impl++)
+        for (size_t i = 0; i < nr; i++) {
+            run_result r = mpi_run(ranks[i], dir, "run --problem '%s' --out %s%d%s", prob,
+                                   impl ? "ref" : "fast", ranks[i], impl ? " --impl ref" : "");
+            cr_assert_eq(r.status, 0, "run -np %d: %s", ranks[i], r.err);
+            run_free(&r);
+            if (i == 0)
+                continue;
+            PATHF(a, "%s/%s%d", dir, impl ? "ref" : "fast", ranks[0]);
+            PATHF(b, "%s/%s%d", dir, impl ? "ref" : "fast", ranks[i]);
+            int files = same_tree(a, b);
+            cr_expect_eq(files, impl ? files_ref : files_fast, "%d files compared", files);
+        }
+}
+
 /* The problem: N = 700 points are 6 of fast's blocks (of 128, the last 60)
  * and 700 ref parts of 1 to 700 points; mlp with RK4 and m = 2 (substeps
  * recomputed per block, three parameter arrays); 1, 2, 3 and 5 ranks (5
@@ -366,44 +404,31 @@ Test(mpi, width_sweep_on_2_and_3_ranks_is_the_serial_one, .init = scratch_setup,
 Test(mpi, run_on_1_2_3_5_ranks_has_one_process_bits, .init = scratch_setup,
      .fini = scratch_teardown, .timeout = NO_TEST_TIMEOUT_S)
 {
-    char dir[PATH_MAX], prob[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
+    char dir[PATH_MAX], prob[PATH_MAX];
     fresh(dir, sizeof dir, "run");
-    run_result g = serial_run(dir, "gen --family mlp --scheme rk4 --m 2 --N 700 --L 4 --D 3 "
-                                   "--M 6 --out p");
-    cr_assert_eq(g.status, 0, "gen: %s", g.err);
-    run_free(&g);
-    int n;
-    char **names = names_in(dir, &n);
-    cr_assert_eq(n, 1);
-    char **pn = NULL;
-    char pdir[PATH_MAX];
-    PATHF(pdir, "%s/p", dir);
-    pn = names_in(pdir, &n);
-    cr_assert_eq(n, 1, "gen wrote %d problems", n);
-    PATHF(prob, "%s/%s", pdir, pn[0]);
-    free(pn[0]);
-    free(pn);
-    free(names[0]);
-    free(names);
+    gen_one(dir, "--family mlp --scheme rk4 --m 2 --N 700 --L 4 --D 3 --M 6", prob, sizeof prob);
     static const int ranks[] = {1, 2, 3, 5};
-    for (int impl = 0; impl < 2; impl++)
-        for (size_t i = 0; i < sizeof ranks / sizeof ranks[0]; i++) {
-            run_result r = mpi_run(ranks[i], dir, "run --problem '%s' --out %s%d%s", prob,
-                                   impl ? "ref" : "fast", ranks[i], impl ? " --impl ref" : "");
-            cr_assert_eq(r.status, 0, "run -np %d: %s", ranks[i], r.err);
-            run_free(&r);
-            if (i == 0)
-                continue;
-            PATHF(a, "%s/%s1", dir, impl ? "ref" : "fast");
-            PATHF(b, "%s/%s%d", dir, impl ? "ref" : "fast", ranks[i]);
-            int files = same_tree(a, b);
-            cr_expect_eq(files, impl ? 11 : 10, "%d files compared", files);
-        }
+    expect_runs_agree(dir, prob, ranks, 4, 10, 11);
     /* -np 1 against fast_run in this process would compare two BLAS kernels:
      * nodeoracle-mpi names OpenBLAS's kernels where OpenBLAS does not know
      * the CPU (fast_linalg_blas_environment), this test process cannot after
      * OpenBLAS is loaded.  That the parts combine to fast_run_ws's bits in one
      * environment is fast_blocks/split_across_processes. */
+}
+
+/* More ranks than points: N = 2 on 3 ranks leaves rank 2 without points
+ * for ref and ranks 1 and 2 without a block for fast; their empty parts
+ * must still combine to one process's bits (ref refused them once).  linear
+ * has one parameter array: states, output, loss, adjoint, grad_W, mgrad_W
+ * (and ref_values.txt for ref). */
+Test(mpi, run_with_more_ranks_than_points, .init = scratch_setup, .fini = scratch_teardown,
+     .timeout = NO_TEST_TIMEOUT_S)
+{
+    char dir[PATH_MAX], prob[PATH_MAX];
+    fresh(dir, sizeof dir, "few");
+    gen_one(dir, "--family linear --N 2 --L 2", prob, sizeof prob);
+    static const int ranks[] = {1, 3};
+    expect_runs_agree(dir, prob, ranks, 2, 6, 7);
 }
 
 /* ---- errors and help -------------------------------------------------------- */
@@ -419,6 +444,7 @@ Test(mpi, bad_input_is_one_line_from_rank_0, .init = scratch_setup, .fini = scra
         {"frobnicate", "frobnicate"},
         {"run --problem missing --out o", "missing"},
         {"run --problem missing --out o --impl exact", "--impl"},
+        {"run --problem missing --out o --prec 30", "--prec"},
         {"run --problem /dev/null --out o", "/dev/null"},
         {"run --out o", "--problem"},
     };
