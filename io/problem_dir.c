@@ -275,17 +275,23 @@ static int spec_from_json(const json_t *o, no_spec *s, const char *path, char *e
     return 0;
 }
 
-int no_problem_dir_read(const char *dir, no_problem *p, char *err, size_t len)
+int no_problem_dir_read_spec(const char *dir, no_spec *s, char *err, size_t len)
 {
-    memset(p, 0, sizeof *p);
     char path[NO_PATH_MAX];
     json_t *o;
     if (no_path_join(path, sizeof path, dir, "problem.json", err, len) ||
         no_jsonio_load(path, &o, err, len))
         return -1;
-    int rc = spec_from_json(o, &p->spec, path, err, len);
+    int rc = spec_from_json(o, s, path, err, len);
     json_decref(o);
-    if (rc)
+    return rc;
+}
+
+int no_problem_dir_read(const char *dir, no_problem *p, char *err, size_t len)
+{
+    memset(p, 0, sizeof *p);
+    char path[NO_PATH_MAX];
+    if (no_problem_dir_read_spec(dir, &p->spec, err, len))
         return -1;
     slot sl[NO_PROBLEM_DIR_MAX_ARRAYS];
     int n = slots(p, sl);

@@ -37,4 +37,8 @@ int no_problem_dir_write(const char *dir, const no_problem *p, char *err, size_t
  * Returns 0, or -1 with err filled and nothing left allocated. */
 int no_problem_dir_read(const char *dir, no_problem *p, char *err, size_t len);
 
+/* Only dir's problem.json, read and validated into s (no arrays read).
+ * Returns 0, or -1 with err filled. */
+int no_problem_dir_read_spec(const char *dir, no_spec *s, char *err, size_t len);
+
 #endif

@@ -1077,46 +1077,15 @@ int no_check_dir_names_unpack(no_check_dir *c, const char *buf, size_t len)
     return 0;
 }
 
-/* A member of problem.json as a positive integer, else 1 (a cost estimate:
- * the check itself reports a bad file). */
-static double json_size(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_integer(v) && json_integer_value(v) > 0 ? (double)json_integer_value(v) : 1;
-}
-
 double no_check_dir_cost(const no_check_dir *c, int i)
 {
-    char dir[NO_PATH_MAX], path[NO_PATH_MAX], err[256];
-    if (no_path_join(dir, sizeof dir, c->a.problems, c->names[i], err, sizeof err) ||
-        no_path_join(path, sizeof path, dir, "problem.json", err, sizeof err))
-        return 1;
-    FILE *f = no_path_open_regular(path, 1 << 20, err, sizeof err);
-    if (!f)
-        return 1;
-    json_error_t jerr;
-    json_t *o = json_loadf(f, 0, &jerr);
-    fclose(f);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        return 1;
-    }
+    /* An estimate for the split only: a problem.json that cannot be read
+     * costs 1 (the check itself reports it). */
+    char dir[NO_PATH_MAX], err[256];
     no_spec s;
-    no_spec_default(&s);
-    s.N = (size_t)json_size(o, "N");
-    s.D = (size_t)json_size(o, "D");
-    s.L = (size_t)json_size(o, "L");
-    s.m = (size_t)json_size(o, "m");
-    const char *fam = json_string_value(json_object_get(o, "family"));
-    const char *sch = json_string_value(json_object_get(o, "scheme"));
-    s.family = fam && !strcmp(fam, "rff")   ? NO_FAMILY_RFF
-               : fam && !strcmp(fam, "mlp") ? NO_FAMILY_MLP
-                                            : NO_FAMILY_LINEAR;
-    s.q = s.family == NO_FAMILY_RFF ? (size_t)json_size(o, "q") : 0;
-    s.M = s.family == NO_FAMILY_MLP ? (size_t)json_size(o, "M") : 0;
-    if (!sch || no_scheme_parse(sch, &s.scheme))
-        s.scheme = NO_SCHEME_EULER;
-    json_decref(o);
+    if (no_path_join(dir, sizeof dir, c->a.problems, c->names[i], err, sizeof err) ||
+        no_problem_dir_read_spec(dir, &s, err, sizeof err))
+        return 1;
     return no_suite_cost(&s);
 }
 

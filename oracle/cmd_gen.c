@@ -655,9 +655,6 @@ int no_gen_finish(no_gen *g, int rc, const char *why)
             no_manifest_remove(slots[i].tmp, 1, note, sizeof note) && !rc)
             fprintf(stderr, "nodeoracle: note: kept %s: %s\n", slots[i].tmp, note);
     }
-    if (g->lock >= 0)
-        close(g->lock);
-    g->lock = -1;
     char first[NO_PATH_MAX]; /* the one problem's directory, for the last line */
     snprintf(first, sizeof first, "%s", slots[0].dest);
     const char *suite = g->suite, *out = g->out;

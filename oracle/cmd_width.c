@@ -723,22 +723,10 @@ int no_cmd_width(int argc, char **argv)
         no_width_cmd_free(c);
         return rc;
     }
-    size_t n = no_width_sweep_cells(sw);
-    double *out = malloc(no_width_sweep_cell_len(sw) * sizeof *out);
     char err[512];
-    if (!out) {
-        snprintf(err, sizeof err, "out of memory (width run)");
-        rc = -1;
-    }
     no_progress_begin("width");
-    for (size_t i = 0; i < n && !rc; i++) {
-        rc = no_width_sweep_run(sw, i, out, err, sizeof err) ||
-             no_width_sweep_add(sw, i, out, err, sizeof err);
-        if (!rc)
-            no_width_cmd_progress(c, i + 1, n);
-    }
+    rc = no_width_sweep_all(sw, c->quiet ? NULL : on_progress, &c->pc, err, sizeof err);
     no_progress_end();
-    free(out);
     if (rc) {
         no_width_sweep_free(sw);
         no_width_cmd_free(c);

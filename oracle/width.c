@@ -454,9 +454,8 @@ int no_width_sweep_close(no_width_sweep *sw, no_width_result *res, char *err, si
     return rc;
 }
 
-/* Every cell in this process, in order. */
-static int sweep_all(no_width_sweep *sw, void (*progress)(void *, size_t, size_t), void *ctx,
-                     char *err, size_t len)
+int no_width_sweep_all(no_width_sweep *sw, void (*progress)(void *, size_t, size_t), void *ctx,
+                       char *err, size_t len)
 {
     size_t n = no_width_sweep_cells(sw);
     double *out = malloc(no_width_sweep_cell_len(sw) * sizeof *out);
@@ -478,7 +477,7 @@ int no_width_run(const no_width_opts *o, no_width_result *res, char *err, size_t
     no_width_sweep *sw;
     if (no_width_sweep_open(o, &sw, err, len))
         return -1;
-    if (sweep_all(sw, o->progress, o->progress_ctx, err, len)) {
+    if (no_width_sweep_all(sw, o->progress, o->progress_ctx, err, len)) {
         no_width_sweep_free(sw);
         return -1;
     }
@@ -871,7 +870,7 @@ int no_width_mlp_run(const no_width_mlp_opts *o, no_width_mlp_result *res, char 
     no_width_sweep *sw;
     if (no_width_mlp_sweep_open(o, &sw, err, len))
         return -1;
-    if (sweep_all(sw, o->progress, o->progress_ctx, err, len)) {
+    if (no_width_sweep_all(sw, o->progress, o->progress_ctx, err, len)) {
         no_width_sweep_free(sw);
         return -1;
     }

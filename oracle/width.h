@@ -220,6 +220,10 @@ int no_width_mlp_sweep_close(no_width_sweep *sw, no_width_mlp_result *res, char 
                              size_t len);
 /* Free without a result. */
 void no_width_sweep_free(no_width_sweep *sw);
+/* Run and add every cell in this process, in order, calling progress (if
+ * not NULL) after each.  0, or -1 with err (sw still to be freed). */
+int no_width_sweep_all(no_width_sweep *sw, void (*progress)(void *, size_t, size_t), void *ctx,
+                       char *err, size_t len);
 
 /* ---- the command in steps (cmd_width.c) ------------------------------------
  * `nodeoracle width` is: open (parse, validate; help and usage errors
