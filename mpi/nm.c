@@ -226,7 +226,7 @@ void nm_assign(const double *cost, int n, int *owner)
 
 /* ---- moving bytes ------------------------------------------------------------ */
 
-int nm_buf_give(nm_buf *b, nm_blob *out)
+int nm_buf_give(no_bytes *b, nm_blob *out)
 {
     if (b->bad) {
         free(b->data);
@@ -355,77 +355,11 @@ void nm_bcast_bytes(char **data, size_t *len)
 
 /* ---- outcomes as bytes --------------------------------------------------------- */
 
-void nm_put(nm_buf *b, const void *p, size_t n)
-{
-    if (b->bad)
-        return;
-    if (b->len + n > b->cap) {
-        size_t c = b->cap ? b->cap : 256;
-        while (c < b->len + n)
-            c *= 2;
-        char *t = realloc(b->data, c);
-        if (!t) {
-            b->bad = 1;
-            return;
-        }
-        b->data = t;
-        b->cap = c;
-    }
-    if (n)
-        memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-
-void nm_put_u64(nm_buf *b, unsigned long long v)
-{
-    uint64_t x = v;
-    nm_put(b, &x, sizeof x);
-}
-
-void nm_put_str(nm_buf *b, const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    nm_put_u64(b, n);
-    nm_put(b, s, n);
-}
-
-int nm_get(nm_reader *r, void *p, size_t n)
-{
-    if (n > r->len - r->at)
-        return -1;
-    if (n)
-        memcpy(p, r->data + r->at, n);
-    r->at += n;
-    return 0;
-}
-
-int nm_get_u64(nm_reader *r, unsigned long long *v)
-{
-    uint64_t x;
-    if (nm_get(r, &x, sizeof x))
-        return -1;
-    *v = x;
-    return 0;
-}
-
-int nm_get_str(nm_reader *r, char *dst, size_t dn)
-{
-    unsigned long long n;
-    if (nm_get_u64(r, &n) || n > r->len - r->at)
-        return -1;
-    size_t k = n < dn ? (size_t)n : dn - 1;
-    if (k)
-        memcpy(dst, r->data + r->at, k);
-    dst[k] = 0;
-    r->at += (size_t)n;
-    return 0;
-}
-
 /* ---- a directory tree as bytes ---------------------------------------------------- */
 
 /* Entries: 'd' or 'f', the path relative to the top, and (files) the size
  * and the bytes; then 'e'. */
-static int pack_dir(const char *top, const char *rel, nm_buf *b, char *err, size_t len)
+static int pack_dir(const char *top, const char *rel, no_bytes *b, char *err, size_t len)
 {
     char path[NO_PATH_MAX];
     if (no_path_join(path, sizeof path, top, rel, err, len))
@@ -449,8 +383,8 @@ static int pack_dir(const char *top, const char *rel, nm_buf *b, char *err, size
         if (lstat(full, &st)) {
             rc = no_errorf(err, len, "%s: %s", full, strerror(errno));
         } else if (S_ISDIR(st.st_mode)) {
-            nm_put(b, "d", 1);
-            nm_put_str(b, sub);
+            no_bytes_put(b, "d", 1);
+            no_bytes_put_str(b, sub);
             rc = pack_dir(top, sub, b, err, len);
         } else if (S_ISREG(st.st_mode)) {
             FILE *f = fopen(full, "rb");
@@ -459,10 +393,10 @@ static int pack_dir(const char *top, const char *rel, nm_buf *b, char *err, size
             if (!f || !data || got != (size_t)st.st_size)
                 rc = no_errorf(err, len, "%s: cannot read", full);
             else {
-                nm_put(b, "f", 1);
-                nm_put_str(b, sub);
-                nm_put_u64(b, (unsigned long long)got);
-                nm_put(b, data, got);
+                no_bytes_put(b, "f", 1);
+                no_bytes_put_str(b, sub);
+                no_bytes_put_u64(b, (unsigned long long)got);
+                no_bytes_put(b, data, got);
             }
             free(data);
             if (f)
@@ -475,11 +409,11 @@ static int pack_dir(const char *top, const char *rel, nm_buf *b, char *err, size
     return rc;
 }
 
-int nm_tree_pack(const char *dir, nm_buf *b, char *err, size_t len)
+int nm_tree_pack(const char *dir, no_bytes *b, char *err, size_t len)
 {
     if (pack_dir(dir, "", b, err, len))
         return -1;
-    nm_put(b, "e", 1);
+    no_bytes_put(b, "e", 1);
     return b->bad ? no_errorf(err, len, "out of memory packing %s", dir) : 0;
 }
 
@@ -499,15 +433,15 @@ static int tame_path(const char *p)
     return 1;
 }
 
-int nm_tree_unpack(nm_reader *r, const char *dir, char *err, size_t len)
+int nm_tree_unpack(no_reader *r, const char *dir, char *err, size_t len)
 {
     for (;;) {
         char kind, rel[NO_PATH_MAX], path[NO_PATH_MAX];
-        if (nm_get(r, &kind, 1))
+        if (no_reader_get(r, &kind, 1))
             return no_errorf(err, len, "%s: a truncated tree", dir);
         if (kind == 'e')
             return 0;
-        if ((kind != 'd' && kind != 'f') || nm_get_str(r, rel, sizeof rel) || !tame_path(rel) ||
+        if ((kind != 'd' && kind != 'f') || no_reader_str(r, rel, sizeof rel) || !tame_path(rel) ||
             no_path_join(path, sizeof path, dir, rel, err, len))
             return no_errorf(err, len, "%s: a malformed tree", dir);
         if (kind == 'd') {
@@ -516,7 +450,7 @@ int nm_tree_unpack(nm_reader *r, const char *dir, char *err, size_t len)
             continue;
         }
         unsigned long long n;
-        if (nm_get_u64(r, &n) || n > r->len - r->at)
+        if (no_reader_u64(r, &n) || n > r->len - r->at)
             return no_errorf(err, len, "%s: a truncated tree", dir);
         if (no_atomic_write_nosync(path, r->data + r->at, (size_t)n, err, len))
             return -1;

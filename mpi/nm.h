@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 
+#include "bytes.h"
+
 extern int nm_rank, nm_size;
 
 /* Not an exit status: the command goes on. */
@@ -61,27 +63,10 @@ void nm_run(int n, const int *owner, nm_work_fn work, nm_take_fn take, void *ctx
 /* Bytes from rank 0 to every rank: *data (rank 0's; malloc'd elsewhere). */
 void nm_bcast_bytes(char **data, size_t *len);
 
-/* Builders of outcomes: a growing buffer. */
-typedef struct {
-    char *data;
-    size_t len, cap;
-    int bad; /* out of memory */
-} nm_buf;
-void nm_put(nm_buf *b, const void *p, size_t n);
-/* A work function's end: b's bytes become *out (0), or, when b ran out of
+/* Outcomes are built with io/bytes.h (no_bytes) and read with no_reader.
+ * A work function's end: b's bytes become *out (0), or, when b ran out of
  * memory, b is freed and -1 returned (the job cannot go on). */
-int nm_buf_give(nm_buf *b, nm_blob *out);
-void nm_put_u64(nm_buf *b, unsigned long long v);
-void nm_put_str(nm_buf *b, const char *s);
-/* Readers: 0, or -1 past the end. */
-typedef struct {
-    const char *data;
-    size_t len, at;
-} nm_reader;
-int nm_get(nm_reader *r, void *p, size_t n);
-int nm_get_u64(nm_reader *r, unsigned long long *v);
-/* A string into dst (dn bytes, truncated). */
-int nm_get_str(nm_reader *r, char *dst, size_t dn);
+int nm_buf_give(no_bytes *b, nm_blob *out);
 
 /* The whole tree below dir (directories and regular files; names starting
  * with '.' at its top skipped: the manifest), as bytes appended to b; and
@@ -90,8 +75,8 @@ int nm_get_str(nm_reader *r, char *dst, size_t dn);
  * both less the umask, as gen's own.  The files are not flushed one by one
  * (gen's writers fsync each file): nm_tree_flush flushes dir's whole file
  * system once (syncfs), before anything is published.  0, or -1 with err. */
-int nm_tree_pack(const char *dir, nm_buf *b, char *err, size_t len);
-int nm_tree_unpack(nm_reader *r, const char *dir, char *err, size_t len);
+int nm_tree_pack(const char *dir, no_bytes *b, char *err, size_t len);
+int nm_tree_unpack(no_reader *r, const char *dir, char *err, size_t len);
 int nm_tree_flush(const char *dir, char *err, size_t len);
 
 /* Where a rank writes what it sends: $TMPDIR, else /dev/shm (memory: the

@@ -46,7 +46,7 @@ static int gen_work(void *vctx, int i, nm_blob *out)
 {
     gen_ctx *c = vctx;
     char err[1024] = "", label[48], dir[NO_PATH_MAX];
-    nm_buf b = {0}, tree = {0};
+    no_bytes b = {0}, tree = {0};
     double t0 = cpu_now();
     int n = no_gen_count(c->g), rc;
     if (nm_size > 1)
@@ -77,10 +77,10 @@ static int gen_work(void *vctx, int i, nm_blob *out)
         else
             fprintf(stderr, "[%d/%d] %s (%.1f s)\n", i + 1, n, no_gen_name(c->g, i), secs);
     }
-    nm_put_u64(&b, rc ? 1 : 0);
-    nm_put_str(&b, err);
-    nm_put(&b, &secs, sizeof secs);
-    nm_put(&b, tree.data, rc ? 0 : tree.len);
+    no_bytes_put_u64(&b, rc ? 1 : 0);
+    no_bytes_put_str(&b, err);
+    no_bytes_put(&b, &secs, sizeof secs);
+    no_bytes_put(&b, tree.data, rc ? 0 : tree.len);
     free(tree.data);
     /* tree.bad is a failure nm_tree_pack reported (rc, err) and goes back
      * as this problem's outcome; only our own message buffer is fatal. */
@@ -90,12 +90,12 @@ static int gen_work(void *vctx, int i, nm_blob *out)
 static void gen_take(void *vctx, int i, nm_blob *in)
 {
     gen_ctx *c = vctx;
-    nm_reader r = {in->data, in->len, 0};
+    no_reader r = {in->data, in->len, 0};
     unsigned long long status;
     char err[1024];
     double secs;
-    if (nm_get_u64(&r, &status) || nm_get_str(&r, err, sizeof err) ||
-        nm_get(&r, &secs, sizeof secs))
+    if (no_reader_u64(&r, &status) || no_reader_str(&r, err, sizeof err) ||
+        no_reader_get(&r, &secs, sizeof secs))
         nm_die("a malformed outcome");
     if (c->rc)
         return; /* the serial gen stops at its first failure: so does the report */
@@ -250,11 +250,11 @@ static int width_work(void *vctx, int i, nm_blob *out)
     if (!v)
         return -1;
     int rc = no_width_sweep_run(x->sw, (size_t)i, v, err, sizeof err);
-    nm_buf b = {0};
-    nm_put_u64(&b, rc ? 1 : 0);
-    nm_put_str(&b, err);
+    no_bytes b = {0};
+    no_bytes_put_u64(&b, rc ? 1 : 0);
+    no_bytes_put_str(&b, err);
     if (!rc)
-        nm_put(&b, v, x->len * sizeof *v);
+        no_bytes_put(&b, v, x->len * sizeof *v);
     free(v);
     if (nm_buf_give(&b, out))
         return -1;
@@ -266,10 +266,10 @@ static int width_work(void *vctx, int i, nm_blob *out)
 static void width_take(void *vctx, int i, nm_blob *in)
 {
     width_ctx *x = vctx;
-    nm_reader r = {in->data, in->len, 0};
+    no_reader r = {in->data, in->len, 0};
     unsigned long long status;
     char err[512];
-    if (nm_get_u64(&r, &status) || nm_get_str(&r, err, sizeof err) ||
+    if (no_reader_u64(&r, &status) || no_reader_str(&r, err, sizeof err) ||
         (!status && in->len - r.at != x->len * sizeof(double)))
         nm_die("a malformed outcome");
     if (x->rc)

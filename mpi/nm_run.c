@@ -286,8 +286,8 @@ static int write_ref_values(const char *dir, const ref_result *res, char *err, s
     return no_atomic_commit(&w, err, len);
 }
 
-/* ref: a rank's part is its exact sums (ref_part_export), their length
- * first, then its rows (ref_rows_export); rank 0 imports part r into
+/* ref: a rank's part is its exact sums (ref_part_export) as one span
+ * (io/bytes.h: their length first), then its rows (ref_rows_export); rank 0 imports part r into
  * parts[r] and the rows into res.  Rank 0's own part stays where it is. */
 typedef struct {
     const no_problem *p;
@@ -309,10 +309,10 @@ static int ref_give(void *ctx, int r, nm_blob *out)
     if (ref_part_export(g->part, &pb, &pl) ||
         (g->i1 > g->i0 && ref_rows_export(g->res, g->i0, g->i1, &rb, &rl)))
         nm_die("out of memory exporting the part");
-    nm_buf b = {0};
-    nm_put_u64(&b, pl);
-    nm_put(&b, pb, pl);
-    nm_put(&b, rb, rl);
+    no_bytes b = {0};
+    no_bytes_put_u64(&b, pl);
+    no_bytes_put(&b, pb, pl);
+    no_bytes_put(&b, rb, rl);
     free(pb);
     free(rb);
     return nm_buf_give(&b, out);
@@ -326,12 +326,11 @@ static void ref_take(void *ctx, int r, nm_blob *in)
     size_t ri0, ri1;
     ref_part_of(g->p->spec.N, (size_t)nm_size, (size_t)r, &ri0, &ri1);
     ref_part_init(&g->parts[r]);
-    nm_reader rd = {in->data, in->len, 0};
-    unsigned long long pl;
-    if (nm_get_u64(&rd, &pl) || pl > rd.len - rd.at ||
-        ref_part_import(&g->parts[r], rd.data + rd.at, (size_t)pl))
+    no_reader rd = {in->data, in->len, 0};
+    const char *sums;
+    size_t pl;
+    if (no_reader_span(&rd, &sums, &pl) || ref_part_import(&g->parts[r], sums, pl))
         nm_die("a malformed part arrived");
-    rd.at += (size_t)pl;
     if (ri1 > ri0 && ref_rows_import(g->res, rd.data + rd.at, rd.len - rd.at))
         nm_die("malformed rows arrived");
 }

@@ -16,6 +16,7 @@
 #include "diagnose.h"
 #include "golden.h"
 #include "path.h"
+#include "bytes.h"
 #include "problem_dir.h"
 #include "progress.h"
 #include "ref.h"
@@ -1116,120 +1117,67 @@ no_check_item *no_check_dir_run(const no_check_dir *c, int i)
     return it;
 }
 
-/* ---- an item as bytes: int32 status, usage, missing; then the strings err,
- * verdict, note, prob, cand and the report's JSON text (compact, members in
- * order, reals to 17 digits: json_loads gives back the same doubles), each
- * a uint32 length and its bytes (the JSON: length 0 when there is none). */
-
-static int put_bytes(char **buf, size_t *n, size_t *cap, const void *p, size_t k)
-{
-    if (*n + k > *cap) {
-        size_t c = *cap ? *cap : 256;
-        while (c < *n + k)
-            c *= 2;
-        char *t = realloc(*buf, c);
-        if (!t)
-            return -1;
-        *buf = t;
-        *cap = c;
-    }
-    if (k)
-        memcpy(*buf + *n, p, k);
-    *n += k;
-    return 0;
-}
-
-static int put_str(char **buf, size_t *n, size_t *cap, const char *s)
-{
-    size_t k = s ? strlen(s) : 0;
-    uint32_t k32 = (uint32_t)k;
-    if (k > UINT32_MAX)
-        return -1;
-    return put_bytes(buf, n, cap, &k32, sizeof k32) || put_bytes(buf, n, cap, s, k) ? -1 : 0;
-}
+/* ---- an item as bytes (io/bytes.h): status, usage and missing as u64s;
+ * then the strings err, verdict, note, prob, cand and the report's JSON text
+ * (compact, members in order, reals to 17 digits: json_loads gives back the
+ * same doubles; empty when there is none). */
 
 char *no_check_item_pack(const no_check_item *it, size_t *len)
 {
-    char *buf = NULL, *js = NULL;
-    size_t n = 0, cap = 0;
+    char *js = NULL;
     const check_result *r = &it->res;
-    int32_t ints[3] = {r->status, r->usage, it->missing};
+    *len = 0;
     if (r->json && !(js = json_dumps(r->json, JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                                  JSON_REAL_PRECISION(17)))) {
-        *len = 0;
+                                                  JSON_REAL_PRECISION(17))))
         return NULL;
-    }
-    int bad = put_bytes(&buf, &n, &cap, ints, sizeof ints) || put_str(&buf, &n, &cap, r->err) ||
-              put_str(&buf, &n, &cap, r->verdict) || put_str(&buf, &n, &cap, r->note) ||
-              put_str(&buf, &n, &cap, it->prob) || put_str(&buf, &n, &cap, it->cand) ||
-              put_str(&buf, &n, &cap, js);
+    no_bytes b = {0};
+    /* two's complement: a negative status comes back by the cast */
+    no_bytes_put_u64(&b, (unsigned long long)(long long)r->status);
+    no_bytes_put_u64(&b, (unsigned long long)(long long)r->usage);
+    no_bytes_put_u64(&b, (unsigned long long)(long long)it->missing);
+    const char *str[] = {r->err, r->verdict, r->note, it->prob, it->cand, js};
+    for (size_t i = 0; i < sizeof str / sizeof str[0]; i++)
+        no_bytes_put_str(&b, str[i]);
     free(js);
-    if (bad) {
-        free(buf);
-        *len = 0;
+    if (b.bad) {
+        free(b.data);
         return NULL;
     }
-    *len = n;
-    return buf;
-}
-
-/* The next string of the item's bytes into dst (size dn, NUL-terminated);
- * with dst NULL the string is returned malloc'd in *out. */
-static int get_str(const char *buf, size_t len, size_t *at, char *dst, size_t dn, char **out)
-{
-    uint32_t k;
-    if (*at + sizeof k > len)
-        return -1;
-    memcpy(&k, buf + *at, sizeof k);
-    *at += sizeof k;
-    if (k > len - *at)
-        return -1;
-    if (dst) {
-        if (k >= dn)
-            return -1;
-        memcpy(dst, buf + *at, k);
-        dst[k] = 0;
-    } else {
-        if (!(*out = malloc((size_t)k + 1)))
-            return -1;
-        memcpy(*out, buf + *at, k);
-        (*out)[k] = 0;
-    }
-    *at += k;
-    return 0;
+    *len = b.len;
+    return b.data;
 }
 
 no_check_item *no_check_item_unpack(const char *buf, size_t len)
 {
     no_check_item *it = calloc(1, sizeof *it);
-    int32_t ints[3];
-    size_t at = sizeof ints;
-    char *js = NULL;
-    check_result *r = it ? &it->res : NULL;
-    if (!it || len < sizeof ints)
-        goto bad;
-    memcpy(ints, buf, sizeof ints);
-    r->status = ints[0];
-    r->usage = ints[1];
-    it->missing = ints[2];
-    if (get_str(buf, len, &at, r->err, sizeof r->err, NULL) ||
-        get_str(buf, len, &at, r->verdict, sizeof r->verdict, NULL) ||
-        get_str(buf, len, &at, r->note, sizeof r->note, NULL) ||
-        get_str(buf, len, &at, it->prob, sizeof it->prob, NULL) ||
-        get_str(buf, len, &at, it->cand, sizeof it->cand, NULL) ||
-        get_str(buf, len, &at, NULL, 0, &js) || at != len)
-        goto bad;
-    if (js[0]) {
-        json_error_t jerr;
-        if (!(r->json = json_loads(js, 0, &jerr)))
-            goto bad;
+    if (!it)
+        return NULL;
+    check_result *r = &it->res;
+    no_reader rd = {buf, len, 0};
+    unsigned long long v[3];
+    const char *js;
+    size_t jn;
+    int bad = 0;
+    for (int i = 0; i < 3 && !bad; i++)
+        bad = no_reader_u64(&rd, &v[i]);
+    if (bad || no_reader_str(&rd, r->err, sizeof r->err) ||
+        no_reader_str(&rd, r->verdict, sizeof r->verdict) ||
+        no_reader_str(&rd, r->note, sizeof r->note) ||
+        no_reader_str(&rd, it->prob, sizeof it->prob) ||
+        no_reader_str(&rd, it->cand, sizeof it->cand) || no_reader_span(&rd, &js, &jn) ||
+        rd.at != len) {
+        free(it);
+        return NULL;
     }
-    free(js);
+    r->status = (int)(long long)v[0];
+    r->usage = (int)(long long)v[1];
+    it->missing = (int)(long long)v[2];
+    json_error_t jerr;
+    if (jn && !(r->json = json_loadb(js, jn, 0, &jerr))) {
+        free(it);
+        return NULL;
+    }
     return it;
-bad:
-    free(js);
-    free(it);
-    return NULL;
 }
 
 void no_check_item_free(no_check_item *it)

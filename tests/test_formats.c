@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "bytes.h"
 #include "candidate.h"
 #include "golden.h"
 #include "npy.h"
@@ -1038,4 +1039,41 @@ Test(formats, golden_round_trip)
     free(buf);
     no_arrays_free(&val);
     no_arrays_free(&bits);
+}
+
+/* io/bytes.h: values come back as written, and a reader never goes past the
+ * end: every truncation of the bytes is refused at the value it cuts, a
+ * string too long for its buffer is refused, and a refused read moves
+ * nothing. */
+Test(formats, bytes_round_trip_and_bounds)
+{
+    no_bytes b = {0};
+    no_bytes_put_u64(&b, 0xfedcba9876543210ull);
+    no_bytes_put_str(&b, "hello");
+    no_bytes_put_str(&b, NULL);
+    double x = -0.1;
+    no_bytes_put(&b, &x, sizeof x);
+    cr_assert(!b.bad);
+    cr_assert_eq(b.len, 8 + 8 + 5 + 8 + 8);
+    for (size_t cut = 0; cut <= b.len; cut++) {
+        no_reader r = {b.data, cut, 0};
+        unsigned long long v = 0;
+        char s[8], e[8];
+        double y = 0;
+        int ok = !no_reader_u64(&r, &v) && !no_reader_str(&r, s, sizeof s) &&
+                 !no_reader_str(&r, e, sizeof e) && !no_reader_get(&r, &y, sizeof y);
+        cr_expect_eq(ok, cut == b.len, "cut at %zu: %s", cut, ok ? "read" : "refused");
+        cr_expect_leq(r.at, cut);
+        if (ok)
+            cr_expect(v == 0xfedcba9876543210ull && !strcmp(s, "hello") && !e[0] && y == x);
+    }
+    no_reader r = {b.data, b.len, 8};
+    char small[5];
+    cr_expect_eq(no_reader_str(&r, small, sizeof small), -1, "\"hello\" fit in 5 bytes");
+    cr_expect_eq(r.at, 8, "a refused read moved the reader");
+    const char *p;
+    size_t n;
+    cr_assert_eq(no_reader_span(&r, &p, &n), 0);
+    cr_expect(n == 5 && !memcmp(p, "hello", 5));
+    free(b.data);
 }
