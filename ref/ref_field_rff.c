@@ -13,15 +13,16 @@ static void rff_features(ref_field_ws *ws, mpfr_t *z, int deriv)
         ref_dot(ws->pre[r], m->Omega.v + r * D, 1, z, 1, D, &ws->dot);
         if (!m->variant.rff_no_phase) /* the diagnosis variant drops beta */
             mpfr_add(ws->pre[r], ws->pre[r], m->beta.v[r], MPFR_RNDN);
-        if (!deriv) {
+        /* phi = c cos(pre); its derivative -c sin(pre), from one sin_cos */
+        if (deriv)
+            mpfr_sin_cos(ws->dact[r], ws->act[r], ws->pre[r], MPFR_RNDN);
+        else
             mpfr_cos(ws->act[r], ws->pre[r], MPFR_RNDN);
-            mpfr_mul(ws->act[r], ws->act[r], ws->c, MPFR_RNDN);
-            continue;
-        }
-        mpfr_sin_cos(ws->dact[r], ws->act[r], ws->pre[r], MPFR_RNDN);
         mpfr_mul(ws->act[r], ws->act[r], ws->c, MPFR_RNDN);
-        mpfr_mul(ws->dact[r], ws->dact[r], ws->c, MPFR_RNDN);
-        mpfr_neg(ws->dact[r], ws->dact[r], MPFR_RNDN);
+        if (deriv) {
+            mpfr_mul(ws->dact[r], ws->dact[r], ws->c, MPFR_RNDN);
+            mpfr_neg(ws->dact[r], ws->dact[r], MPFR_RNDN);
+        }
     }
 }
 

@@ -112,6 +112,17 @@ static void expect_split_matches(const ref_model *m, size_t ranks, const char *d
     ref_result_clear(&whole);
 }
 
+/* The problem of s generated into p and its model m at prec bits (rounded:
+ * the rounded emulation). */
+static void make_model(const no_spec *s, long prec, int rounded, no_problem *p, ref_model *m)
+{
+    char err[256];
+    cr_assert_eq(no_problem_generate(p, s, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(rounded ? ref_model_init_rounded(m, p, prec, err, sizeof err)
+                         : ref_model_init(m, p, prec, err, sizeof err),
+                 0, "%s", err);
+}
+
 static const size_t rank_counts[] = {1, 2, 3, 7};
 #define NRANKS (sizeof rank_counts / sizeof rank_counts[0])
 
@@ -124,10 +135,7 @@ static void expect_problem_splits(no_spec *s, long prec, int rounded, const ref_
     no_problem p;
     ref_model m;
     char err[256], desc[256];
-    cr_assert_eq(no_problem_generate(&p, s, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(rounded ? ref_model_init_rounded(&m, &p, prec, err, sizeof err)
-                         : ref_model_init(&m, &p, prec, err, sizeof err),
-                 0, "%s", err);
+    make_model(s, prec, rounded, &p, &m);
     if (var)
         cr_assert_eq(ref_model_set_variant(&m, var, err, sizeof err), 0, "%s", err);
     no_spec_describe(s, desc, sizeof desc);
@@ -210,8 +218,7 @@ Test(ref_split, rounded_partial_sums_would_differ)
     no_problem p;
     ref_model m;
     char err[256];
-    cr_assert_eq(no_problem_generate(&p, &s, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(ref_model_init_rounded(&m, &p, 24, err, sizeof err), 0, "%s", err);
+    make_model(&s, 24, 1, &p, &m);
     ref_result whole, res[3];
     ref_part part[3];
     cr_assert_eq(ref_run(&m, &whole, err, sizeof err), 0, "%s", err);
@@ -334,8 +341,7 @@ Test(ref_split, finish_sums_exactly_and_checks_the_tiling)
     no_problem p;
     ref_model m;
     char err[256];
-    cr_assert_eq(no_problem_generate(&p, &s, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(ref_model_init(&m, &p, 64, err, sizeof err), 0, "%s", err);
+    make_model(&s, 64, 0, &p, &m);
     ref_result res[4];
     ref_part part[4];
     size_t range[4][2] = {{0, 1}, {1, 1}, {1, 2}, {2, 3}};
@@ -403,8 +409,7 @@ Test(ref_split, finish_sums_exactly_and_checks_the_tiling)
     s.N = 4;
     no_problem p4;
     ref_model m4;
-    cr_assert_eq(no_problem_generate(&p4, &s, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(ref_model_init(&m4, &p4, 64, err, sizeof err), 0, "%s", err);
+    make_model(&s, 64, 0, &p4, &m4);
     cr_assert_eq(ref_run_part(&m4, 0, 0, &other, &op, err, sizeof err), 0, "%s", err);
     cr_expect_eq(ref_rows_import(&other, buf, len), -1, "rows of N = 3 went into N = 4");
     cr_expect_eq(ref_rows_import(&res[0], buf, len / 2), -1, "truncated rows accepted");
